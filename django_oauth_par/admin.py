@@ -1,0 +1,76 @@
+from __future__ import annotations
+
+from typing import Any
+
+import oauth2_provider.admin  # noqa: F401 - DOT registers its Application admin on import
+from django.contrib import admin
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+from oauth2_provider.models import get_application_model
+
+from .models import ClientPolicy, PushedRequest
+
+
+class ClientPolicyInline(admin.StackedInline):
+    """``require_pushed_authorization_requests`` on the client's own admin page."""
+
+    model = ClientPolicy
+    can_delete = False
+    max_num = 1
+    min_num = 1
+    extra = 0
+    verbose_name = _("pushed authorization requests")
+    verbose_name_plural = _("pushed authorization requests")
+    fields = ("require_pushed_authorization_requests",)
+
+
+def add_policy_inline(site: admin.AdminSite = admin.site) -> None:
+    """Add the inline to whatever admin class the site registered for the Application model.
+
+    DOT registers ``APPLICATION_ADMIN_CLASS`` for the (possibly swapped) model, so the
+    inline is added by subclassing the class actually registered; nothing is replaced.
+    """
+    application_model = get_application_model()
+    current = site._registry.get(application_model)
+    if current is None or ClientPolicyInline in current.inlines:
+        return
+    admin_class = type(current)
+    extended = type(
+        admin_class.__name__,
+        (admin_class,),
+        {"__module__": admin_class.__module__, "inlines": [*admin_class.inlines, ClientPolicyInline]},
+    )
+    site.unregister(application_model)
+    site.register(application_model, extended)
+
+
+@admin.register(PushedRequest)
+class PushedRequestAdmin(admin.ModelAdmin):
+    """Read-only: the reference and the pushed values are never shown."""
+
+    list_display = ("id", "application", "created_at", "expires_at", "consumed_at", "status", "names")
+    list_filter = ("created_at", "consumed_at")
+    list_select_related = ("application",)
+    fields = ("application", "created_at", "expires_at", "consumed_at", "status", "names")
+    readonly_fields = fields
+    date_hierarchy = "created_at"
+
+    @admin.display(description=_("state"))
+    def status(self, obj: PushedRequest) -> str:
+        return obj.state
+
+    @admin.display(description=_("parameter names"))
+    def names(self, obj: PushedRequest) -> str:
+        return ", ".join(obj.parameter_names)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+add_policy_inline()

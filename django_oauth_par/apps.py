@@ -1,0 +1,14 @@
+from __future__ import annotations
+
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class DjangoOAuthParConfig(AppConfig):
+    name = "django_oauth_par"
+    label = "oauth_par"
+    verbose_name = _("OAuth pushed authorization requests")
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from . import checks  # noqa: F401 - registers the system checks

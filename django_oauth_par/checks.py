@@ -1,0 +1,132 @@
+"""System checks. IDs are stable; the README lists each with its fix."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.checks import CheckMessage, Error, Warning, register
+from django.urls import NoReverseMatch, reverse
+
+from .conf import DEFAULTS, SETTINGS_NAME, setting_error
+
+MIDDLEWARE_PATH = "django_oauth_par.middleware.PushedAuthorizationMiddleware"
+#: Must run before ours: ours may answer the authorization request itself.
+MUST_COME_BEFORE = (
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+)
+NATIVE_PAR_SETTINGS = (
+    "PAR_ENABLED",
+    "REQUIRE_PUSHED_AUTHORIZATION_REQUESTS",
+    "PAR_REQUEST_URI_LIFETIME_SECONDS",
+)
+
+
+@register()
+def check_middleware(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    middleware = list(getattr(settings, "MIDDLEWARE", None) or [])
+    if MIDDLEWARE_PATH not in middleware:
+        return [
+            Error(
+                f"{MIDDLEWARE_PATH} is not in MIDDLEWARE.",
+                hint="Add it after AuthenticationMiddleware and CsrfViewMiddleware; without it "
+                "the authorization endpoint ignores request_uri.",
+                id="oauth_par.E001",
+            )
+        ]
+    ours = middleware.index(MIDDLEWARE_PATH)
+    late = [name for name in MUST_COME_BEFORE if name in middleware and middleware.index(name) > ours]
+    if late:
+        return [
+            Error(
+                f"{MIDDLEWARE_PATH} comes before {', '.join(late)}.",
+                hint="Move it below them: it answers pushed authorization requests itself, so "
+                "sessions, CSRF protection and the user must already be in place.",
+                id="oauth_par.E002",
+            )
+        ]
+    return []
+
+
+@register()
+def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    value = getattr(settings, SETTINGS_NAME, {})
+    if not isinstance(value, dict):
+        return [
+            Error(
+                f"{SETTINGS_NAME} must be a dict, not {type(value).__name__}.",
+                hint="See the settings reference in the README.",
+                id="oauth_par.E003",
+            )
+        ]
+    messages: list[CheckMessage] = []
+    for name, item in value.items():
+        if name not in DEFAULTS:
+            messages.append(
+                Warning(
+                    f"{SETTINGS_NAME} has an unknown key {name!r}; it is ignored.",
+                    hint=f"Known keys: {', '.join(sorted(DEFAULTS))}.",
+                    id="oauth_par.W001",
+                )
+            )
+            continue
+        problem = setting_error(name, item)
+        if problem:
+            messages.append(
+                Error(
+                    f"{SETTINGS_NAME}[{name!r}]: {problem}",
+                    hint=f"The default is {DEFAULTS[name]!r}; see the settings reference in the README.",
+                    id="oauth_par.E004",
+                )
+            )
+    return messages
+
+
+@register()
+def check_native_par(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    from oauth2_provider import models as dot_models
+    from oauth2_provider.settings import DEFAULTS as DOT_DEFAULTS
+
+    dot_has_par = hasattr(dot_models, "PushedAuthorizationRequest") or "PAR_ENABLED" in DOT_DEFAULTS
+    configured = [
+        name for name in NATIVE_PAR_SETTINGS if name in (getattr(settings, "OAUTH2_PROVIDER", {}) or {})
+    ]
+    if configured:
+        return [
+            Error(
+                f"OAUTH2_PROVIDER sets {', '.join(configured)}, which belong to django-oauth-toolkit's "
+                "own PAR, while django_oauth_par is installed.",
+                hint="Use one PAR implementation: keep PAR settings in OAUTH2_PAR, or remove "
+                "django_oauth_par and follow the migration notes in its README.",
+                id="oauth_par.E005",
+            )
+        ]
+    if dot_has_par:
+        return [
+            Warning(
+                "This django-oauth-toolkit ships its own pushed authorization requests.",
+                hint="Leave DOT's PAR disabled while django_oauth_par is installed, or migrate to it "
+                "(see the README's section on native PAR).",
+                id="oauth_par.W002",
+            )
+        ]
+    return []
+
+
+@register()
+def check_urls(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    try:
+        reverse("oauth_par:push")
+    except NoReverseMatch:
+        return [
+            Warning(
+                "The pushed authorization request endpoint is not routed.",
+                hint='Add path("o/", include("django_oauth_par.urls")) to your URLconf.',
+                id="oauth_par.W003",
+            )
+        ]
+    except Exception:  # noqa: BLE001 - a broken URLconf is Django's own check to report
+        return []
+    return []

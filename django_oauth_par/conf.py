@@ -1,0 +1,77 @@
+"""The one settings object of django-oauth-par.
+
+Every value is read from ``settings.OAUTH2_PAR`` when it is accessed, so
+``override_settings`` works in tests and nothing is frozen at import time.
+Invalid values are reported by the system checks in :mod:`django_oauth_par.checks`;
+code that reads them falls back to the default rather than raising.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+
+SETTINGS_NAME = "OAUTH2_PAR"
+
+#: Every public key with its default. The README documents each one.
+DEFAULTS: dict[str, Any] = {
+    "REQUEST_URI_LIFETIME": 60,
+    "REQUIRE_PUSHED_AUTHORIZATION_REQUESTS": False,
+    "MAX_BODY_BYTES": 64 * 1024,
+    "MAX_PARAMETERS": 100,
+    "MAX_VALUE_LENGTH": 16 * 1024,
+}
+
+#: What each key must be: the type and the smallest value allowed.
+#: (bool is listed apart because ``isinstance(True, int)`` is true.)
+POSITIVE_INTEGERS = ("REQUEST_URI_LIFETIME", "MAX_BODY_BYTES", "MAX_PARAMETERS", "MAX_VALUE_LENGTH")
+BOOLEANS = ("REQUIRE_PUSHED_AUTHORIZATION_REQUESTS",)
+
+
+def user_settings() -> dict[str, Any]:
+    value = getattr(settings, SETTINGS_NAME, None)
+    return value if isinstance(value, dict) else {}
+
+
+def setting_error(name: str, value: Any) -> str | None:
+    """Why ``value`` is not acceptable for ``name``, or None when it is."""
+    if name in POSITIVE_INTEGERS:
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            return f"{name} must be a positive integer, not {value!r}."
+    elif name in BOOLEANS and not isinstance(value, bool):
+        return f"{name} must be True or False, not {value!r}."
+    return None
+
+
+class Settings:
+    """Attribute access to ``OAUTH2_PAR`` with defaults, read on every access."""
+
+    def _get(self, name: str) -> Any:
+        value = user_settings().get(name, DEFAULTS[name])
+        if setting_error(name, value) is not None:
+            return DEFAULTS[name]
+        return value
+
+    @property
+    def REQUEST_URI_LIFETIME(self) -> int:  # noqa: N802 - mirrors the setting's name
+        return int(self._get("REQUEST_URI_LIFETIME"))
+
+    @property
+    def REQUIRE_PUSHED_AUTHORIZATION_REQUESTS(self) -> bool:  # noqa: N802
+        return bool(self._get("REQUIRE_PUSHED_AUTHORIZATION_REQUESTS"))
+
+    @property
+    def MAX_BODY_BYTES(self) -> int:  # noqa: N802
+        return int(self._get("MAX_BODY_BYTES"))
+
+    @property
+    def MAX_PARAMETERS(self) -> int:  # noqa: N802
+        return int(self._get("MAX_PARAMETERS"))
+
+    @property
+    def MAX_VALUE_LENGTH(self) -> int:  # noqa: N802
+        return int(self._get("MAX_VALUE_LENGTH"))
+
+
+par_settings = Settings()

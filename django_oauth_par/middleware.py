@@ -1,0 +1,94 @@
+"""The middleware that makes DOT's authorization endpoint honour pushed requests.
+
+It never raises on client input: every refusal is an error page (authorization
+endpoint) and every other request passes through untouched.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.core.exceptions import BadRequest, RequestDataTooBig, SuspiciousOperation
+from django.http import HttpRequest, HttpResponse, QueryDict
+from django.http.multipartparser import MultiPartParserError
+from django.utils.deprecation import MiddlewareMixin
+from oauth2_provider.views import AuthorizationView
+
+from .authorization import pushed_view_class, short_query
+from .exceptions import ParError
+from .metadata import add_par_metadata, is_metadata_view
+from .pages import error_page
+from .redemption import par_required, redeem
+
+MIDDLEWARE_PATH = "django_oauth_par.middleware.PushedAuthorizationMiddleware"
+PAR_REQUIRED = ParError(
+    "invalid_request",
+    "This client must push its authorization request to the pushed authorization request endpoint first.",
+)
+
+
+class PushedAuthorizationMiddleware(MiddlewareMixin):
+    """Sync and async capable (through ``MiddlewareMixin``)."""
+
+    def process_view(
+        self,
+        request: HttpRequest,
+        view_func: Callable[..., HttpResponse],
+        view_args: tuple[Any, ...],
+        view_kwargs: dict[str, Any],
+    ) -> HttpResponse | None:
+        view_class = getattr(view_func, "view_class", None)
+        if not isinstance(view_class, type):
+            return None
+        if is_metadata_view(view_class):
+            request._oauth_par_metadata = True  # type: ignore[attr-defined]
+            return None
+        if not issubclass(view_class, AuthorizationView):
+            return None
+        if "request_uri" not in request.GET:
+            return self.refuse_unpushed(request)
+
+        try:
+            pushed = redeem(request.GET)
+        except ParError as error:
+            return error_page(request, error)
+        # From here on the pushed parameters are the request. The query string keeps only
+        # the reference, so every URL built from it (login's next, prompt handling) leaks nothing.
+        query = QueryDict(mutable=True)
+        for name, value in pushed.parameter_pairs:
+            query.appendlist(name, value)
+        query._mutable = False
+        request.GET = query
+        request.META["QUERY_STRING"] = short_query(pushed.application.client_id, request_uri_of(request))
+        request.pushed_authorization_request = pushed  # type: ignore[attr-defined]
+        view = pushed_view_class(view_class).as_view(**getattr(view_func, "view_initkwargs", {}))
+        return view(request, *view_args, **view_kwargs)
+
+    def refuse_unpushed(self, request: HttpRequest) -> HttpResponse | None:
+        client_ids = request.GET.getlist("client_id")
+        if request.method == "POST":
+            try:
+                client_ids += request.POST.getlist("client_id")
+            except (
+                BadRequest,
+                MultiPartParserError,
+                RequestDataTooBig,
+                SuspiciousOperation,
+                LookupError,
+                ValueError,
+            ):
+                return error_page(request, ParError("invalid_request", "The request body cannot be read."))
+        if par_required(client_ids):
+            return error_page(request, PAR_REQUIRED)
+        return None
+
+    def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
+        if getattr(request, "_oauth_par_metadata", False):
+            return add_par_metadata(request, response)
+        return response
+
+
+def request_uri_of(request: HttpRequest) -> str:
+    """The reference as the browser presented it (``request.GET`` has been replaced by then)."""
+    return QueryDict(request.META.get("QUERY_STRING", "")).get("request_uri", "")

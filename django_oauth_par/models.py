@@ -1,0 +1,102 @@
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from oauth2_provider.settings import oauth2_settings
+
+#: Every ``request_uri`` we issue starts with this (RFC 9126 §2.2).
+REQUEST_URI_PREFIX = "urn:ietf:params:oauth:request_uri:"
+
+
+def reference_digest(request_uri: str) -> str:
+    """The SHA-256 hex digest under which a ``request_uri`` is stored.
+
+    The reference carries 256 random bits, so a plain digest is enough: a database
+    dump yields nothing that can be presented at the authorization endpoint.
+    """
+    return hashlib.sha256(request_uri.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+class PushedRequest(models.Model):
+    """An authorization request pushed by a client, waiting to be redeemed once."""
+
+    id = models.BigAutoField(primary_key=True)
+    application = models.ForeignKey(
+        oauth2_settings.APPLICATION_MODEL,
+        on_delete=models.CASCADE,
+        related_name="+",
+        verbose_name=_("client"),
+    )
+    digest = models.CharField(_("reference digest"), max_length=64, unique=True, editable=False)
+    #: The pushed parameters as ``[[name, value], ...]`` in the order they came,
+    #: repeats kept. Client credentials are never among them.
+    parameters = models.JSONField(_("parameters"), default=list, editable=False)
+    created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
+    expires_at = models.DateTimeField(_("expires"), db_index=True, editable=False)
+    consumed_at = models.DateTimeField(_("consumed"), null=True, blank=True, db_index=True, editable=False)
+    #: Digest of the browser session that was sent to log in for a pushed ``prompt=login``.
+    #: Logging in always rotates the session key, so a different key on return means the
+    #: prompt was satisfied and the user is not sent round again.
+    login_prompt_session = models.CharField(max_length=64, blank=True, default="", editable=False)
+
+    class Meta:
+        verbose_name = _("pushed authorization request")
+        verbose_name_plural = _("pushed authorization requests")
+        ordering = ("-created_at",)
+
+    def __str__(self) -> str:
+        return f"pushed request {self.pk}"
+
+    def __repr__(self) -> str:
+        # Never the digest or the parameters: reprs end up in logs and tracebacks.
+        return f"<PushedRequest {self.pk} client={self.application_id}>"
+
+    @property
+    def parameter_pairs(self) -> list[tuple[str, str]]:
+        return [(str(key), str(value)) for key, value in self.parameters]
+
+    @property
+    def parameter_names(self) -> list[str]:
+        return list(dict.fromkeys(key for key, _value in self.parameter_pairs))
+
+    def is_expired(self, now: Any = None) -> bool:
+        return (now or timezone.now()) >= self.expires_at
+
+    @property
+    def state(self) -> str:
+        if self.consumed_at is not None:
+            return "consumed"
+        if self.is_expired():
+            return "expired"
+        return "pending"
+
+
+class ClientPolicy(models.Model):
+    """Per-client PAR policy, kept beside DOT's (possibly swapped) Application model."""
+
+    application = models.OneToOneField(
+        oauth2_settings.APPLICATION_MODEL,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="pushed_authorization_policy",
+        verbose_name=_("client"),
+    )
+    require_pushed_authorization_requests = models.BooleanField(
+        _("require pushed authorization requests"),
+        default=False,
+        help_text=_(
+            "Refuse every authorization request from this client that does not carry a "
+            "request_uri obtained from the pushed authorization request endpoint."
+        ),
+    )
+
+    class Meta:
+        verbose_name = _("pushed authorization policy")
+        verbose_name_plural = _("pushed authorization policies")
+
+    def __str__(self) -> str:
+        return f"PAR policy of client {self.application_id}"

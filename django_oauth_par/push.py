@@ -1,0 +1,186 @@
+"""Accepting a push: parse the body, authenticate the client, validate, store.
+
+:func:`push` is the one place that decides whether a pushed authorization request
+is accepted. The view only turns its answer or its :class:`ParError` into HTTP.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections import Counter
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl, urlencode
+
+from django.http import HttpRequest
+from django.utils import timezone
+from oauth2_provider.oauth2_validators import is_valid_resource_uri
+from oauthlib import oauth2
+from oauthlib.common import Request as OAuthlibRequest
+
+from .conf import par_settings
+from .exceptions import ParError
+from .models import REQUEST_URI_PREFIX, PushedRequest, reference_digest
+
+if TYPE_CHECKING:
+    from oauth2_provider.oauth2_backends import OAuthLibCore
+
+FORM_MEDIA_TYPE = "application/x-www-form-urlencoded"
+#: Parameters that may be given more than once (RFC 8707 §2); all others are refused when repeated.
+MULTI_VALUED = frozenset({"resource"})
+#: Used to authenticate the client and never stored (RFC 9126 §2.1).
+CLIENT_AUTHENTICATION_PARAMETERS = frozenset({"client_secret", "client_assertion", "client_assertion_type"})
+#: Validated by us rather than by oauthlib, because their checks need the end user.
+END_USER_PARAMETERS = frozenset({"prompt"})
+PROMPT_VALUES = frozenset({"none", "login", "consent", "select_account", "create"})
+#: 256 bits of randomness in every reference (RFC 9126 §7.1 asks for enough to defeat guessing).
+REFERENCE_BYTES = 32
+INVALID_CLIENT_HEADERS = {"WWW-Authenticate": 'Basic realm="oauth"'}
+
+
+def push(request: HttpRequest, core: OAuthLibCore) -> tuple[str, int]:
+    """Accept the pushed authorization request in ``request``; return ``(request_uri, expires_in)``.
+
+    Raises :class:`ParError` for anything refused; nothing is stored then.
+    """
+    pairs = read_form_body(request)
+    client = authenticate_client(request, pairs, core)
+    check_client_binding(pairs, client)
+    stored = validate_push(pairs, core)
+    return store(client, stored)
+
+
+def read_form_body(request: HttpRequest) -> list[tuple[str, str]]:
+    """The body's parameters in order, after every check that needs no database."""
+    if request.content_type.lower() != FORM_MEDIA_TYPE:
+        raise ParError("invalid_request", f"The request body must be {FORM_MEDIA_TYPE}.", status=415)
+    charset = request.content_params.get("charset", "utf-8").strip().lower()
+    if charset not in ("utf-8", "utf8"):
+        raise ParError("invalid_request", "The request body must be encoded as UTF-8.", status=415)
+
+    limit = par_settings.MAX_BODY_BYTES
+    too_large = ParError("invalid_request", f"The request body is larger than {limit} bytes.", status=413)
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        raise ParError("invalid_request", "The Content-Length header is malformed.") from None
+    if declared > limit:
+        raise too_large
+    raw = request.read(limit + 1)
+    if len(raw) > limit:
+        raise too_large
+
+    try:
+        text = raw.decode("utf-8")
+        pairs = parse_qsl(
+            text,
+            keep_blank_values=True,
+            encoding="utf-8",
+            errors="strict",
+            max_num_fields=par_settings.MAX_PARAMETERS,
+        )
+    except UnicodeDecodeError:
+        raise ParError("invalid_request", "The request body is not valid UTF-8.") from None
+    except ValueError:
+        raise ParError(
+            "invalid_request", f"The request has more than {par_settings.MAX_PARAMETERS} parameters."
+        ) from None
+
+    max_length = par_settings.MAX_VALUE_LENGTH
+    for name, value in pairs:
+        if not name:
+            raise ParError("invalid_request", "A parameter has no name.")
+        if "\x00" in name or "\x00" in value:
+            raise ParError("invalid_request", "Parameters must not contain NUL characters.")
+        if len(name) > max_length or len(value) > max_length:
+            raise ParError("invalid_request", f"A parameter is longer than {max_length} characters.")
+
+    # RFC 6749 §3.1: a parameter sent without a value is treated as omitted.
+    pairs = [(name, value) for name, value in pairs if value]
+    repeated = sorted(name for name, count in Counter(name for name, _ in pairs).items() if count > 1)
+    repeated = [name for name in repeated if name not in MULTI_VALUED]
+    if repeated:
+        raise ParError("invalid_request", f"The parameter {_shown(repeated[0])} is repeated.")
+    return pairs
+
+
+def authenticate_client(request: HttpRequest, pairs: list[tuple[str, str]], core: OAuthLibCore) -> Any:
+    """Authenticate the client exactly as DOT's token endpoint does; return its Application."""
+    headers = core.extract_headers(request)
+    oauth_request = OAuthlibRequest(request.build_absolute_uri(request.path), "POST", pairs, headers)
+    validator = core.server.request_validator
+    try:
+        if validator.client_authentication_required(oauth_request):
+            authenticated = validator.authenticate_client(oauth_request)
+        else:
+            authenticated = validator.authenticate_client_id(oauth_request.client_id, oauth_request)
+    except (ValueError, UnicodeError):
+        # A Basic header that is not base64 or not UTF-8 is a failed authentication, not a crash.
+        authenticated = False
+    client = getattr(oauth_request, "client", None)
+    if not authenticated or client is None:
+        raise ParError(
+            "invalid_client", "Client authentication failed.", status=401, headers=INVALID_CLIENT_HEADERS
+        )
+    return client
+
+
+def check_client_binding(pairs: list[tuple[str, str]], client: Any) -> None:
+    """``client_id`` must be in the body and name the authenticated client (RFC 9126 §2)."""
+    client_id = dict(pairs).get("client_id")
+    if client_id is None:
+        raise ParError("invalid_request", "The client_id parameter is required.")
+    if client_id != client.client_id:
+        raise ParError("invalid_request", "The client_id parameter does not match the authenticated client.")
+
+
+def validate_push(pairs: list[tuple[str, str]], core: OAuthLibCore) -> list[tuple[str, str]]:
+    """Validate as DOT's authorization endpoint would; return the parameters to store."""
+    names = {name for name, _ in pairs}
+    if "request_uri" in names:
+        raise ParError("invalid_request", "The request_uri parameter is not allowed in a pushed request.")
+    if "request" in names:
+        raise ParError("invalid_request", "Request objects (the request parameter) are not supported.")
+
+    stored = [(name, value) for name, value in pairs if name not in CLIENT_AUTHENTICATION_PARAMETERS]
+    params = dict(stored)
+    prompt = params.get("prompt", "").split()
+    if any(value not in PROMPT_VALUES for value in prompt):
+        raise ParError("invalid_request", "The prompt parameter has an unsupported value.")
+    if "none" in prompt and len(prompt) > 1:
+        raise ParError("invalid_request", "prompt=none cannot be combined with other prompt values.")
+
+    for name, value in stored:
+        if name == "resource" and not is_valid_resource_uri(value):
+            raise ParError(
+                "invalid_target",
+                "Each resource must be an absolute URI with a scheme and host and no fragment.",
+            )
+
+    checked = [(name, value) for name, value in stored if name not in END_USER_PARAMETERS]
+    uri = "https://localhost/authorize?" + urlencode(checked)
+    try:
+        core.server.validate_authorization_request(uri, http_method="GET", body=None, headers={})
+    except oauth2.OAuth2Error as error:
+        raise ParError(error.error, error.description or "The authorization request is invalid.") from None
+    return stored
+
+
+def store(client: Any, parameters: list[tuple[str, str]]) -> tuple[str, int]:
+    lifetime = par_settings.REQUEST_URI_LIFETIME
+    request_uri = REQUEST_URI_PREFIX + secrets.token_urlsafe(REFERENCE_BYTES)
+    now = timezone.now()
+    PushedRequest.objects.create(
+        application=client,
+        digest=reference_digest(request_uri),
+        parameters=[list(pair) for pair in parameters],
+        created_at=now,
+        expires_at=now + timedelta(seconds=lifetime),
+    )
+    return request_uri, lifetime
+
+
+def _shown(name: str) -> str:
+    """A parameter name as it may appear in an error description: short and printable."""
+    name = "".join(ch if ch.isprintable() else "?" for ch in name)
+    return name if len(name) <= 40 else name[:40] + "…"

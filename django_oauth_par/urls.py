@@ -1,0 +1,11 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from .views import PushedAuthorizationRequestView
+
+app_name = "oauth_par"
+
+urlpatterns = [
+    path("par/", PushedAuthorizationRequestView.as_view(), name="push"),
+]

@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.db import DatabaseError
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils.decorators import method_decorator
+from django.views import View
+from django.views.decorators.csrf import csrf_exempt
+from oauth2_provider.views.mixins import OAuthLibMixin
+
+from .exceptions import ParError
+from .push import push
+
+try:  # Django >= 5.1
+    from django.contrib.auth.decorators import login_not_required
+except ImportError:  # pragma: no cover - Django 4.2
+
+    def login_not_required(view: Any) -> Any:
+        return view
+
+
+log = logging.getLogger("django_oauth_par")
+
+
+def json_answer(data: dict[str, Any], status: int, headers: dict[str, str] | None = None) -> HttpResponse:
+    response = JsonResponse(data, status=status)
+    for name, value in (headers or {}).items():
+        response[name] = value
+    # RFC 9126 §2.2 / RFC 6749 §5.1: neither references nor errors may be cached.
+    response["Cache-Control"] = "no-store"
+    response["Pragma"] = "no-cache"
+    return response
+
+
+def error_answer(error: ParError) -> HttpResponse:
+    return json_answer(error.as_dict(), error.status, error.headers)
+
+
+@method_decorator(csrf_exempt, name="dispatch")
+@method_decorator(login_not_required, name="dispatch")
+class PushedAuthorizationRequestView(OAuthLibMixin, View):
+    """The pushed authorization request endpoint of RFC 9126."""
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            request_uri, expires_in = push(request, self.get_oauthlib_core())
+        except ParError as error:
+            log.info("pushed authorization request refused: %s", error.error)
+            return error_answer(error)
+        except DatabaseError:
+            log.exception("pushed authorization request failed: database error")
+            return error_answer(
+                ParError("temporarily_unavailable", "The server cannot store the request now.", status=503)
+            )
+        return json_answer({"request_uri": request_uri, "expires_in": expires_in}, status=201)
+
+    def http_method_not_allowed(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        error = ParError("invalid_request", "Use POST to push an authorization request.", status=405)
+        return json_answer(error.as_dict(), error.status, {"Allow": "POST"})
+
+    def options(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        return self.http_method_not_allowed(request, *args, **kwargs)

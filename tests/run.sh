@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh machine: installs what it needs into .venv,
+# makes sure PostgreSQL is up, then runs lint and the tests on SQLite and on
+# PostgreSQL, and reports branch coverage of django_oauth_par over both runs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+python=${PYTHON:-python3}
+[ -x .venv/bin/python ] || "$python" -m venv .venv
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+
+pg_url=${TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/oauth_par}
+if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
+    echo "PostgreSQL is not running: starting it"
+    pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -n 1)" main start
+    for _ in $(seq 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done
+fi
+pg_isready -h 127.0.0.1 -p 5432 || { echo "PostgreSQL is not reachable at 127.0.0.1:5432" >&2; exit 1; }
+
+echo "== ruff"
+.venv/bin/ruff check .
+.venv/bin/ruff format --check .
+
+rm -f .coverage .coverage.*
+run_suite() {
+    local name=$1 url=$2
+    echo "== pytest on $name"
+    local status=0
+    DATABASE_URL=$url COVERAGE_FILE=.coverage.$name \
+        .venv/bin/python -m pytest --cov=django_oauth_par --cov-branch --cov-report= "${@:3}" || status=$?
+    if [ "$status" -eq 5 ]; then
+        echo "pytest collected no tests on $name: that is a failure" >&2
+        exit 1
+    fi
+    [ "$status" -eq 0 ] || exit "$status"
+}
+run_suite sqlite "" "$@"
+run_suite postgres "$pg_url" "$@"
+
+echo "== coverage of django_oauth_par (both databases)"
+.venv/bin/python -m coverage combine --quiet .coverage.sqlite .coverage.postgres
+.venv/bin/python -m coverage report --fail-under=95

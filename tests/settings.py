@@ -1,0 +1,19 @@
+"""The example project's settings, made quick for tests.
+
+The database comes from DATABASE_URL as in the example project: SQLite when it is
+unset, PostgreSQL in the second run of tests/run.sh.
+"""
+
+from __future__ import annotations
+
+from example_project.settings import *  # noqa: F403
+
+# DOT hashes client secrets with the first hasher; PBKDF2 would cost half a second per push.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"null": {"class": "logging.NullHandler"}},
+    "loggers": {"django_oauth_par": {"handlers": ["null"], "propagate": True, "level": "DEBUG"}},
+}
