@@ -1,0 +1,10 @@
+"""The test settings with a swapped Application model and a custom APPLICATION_ADMIN_CLASS."""
+
+from __future__ import annotations
+
+from tests.settings import *  # noqa: F403
+from tests.settings import INSTALLED_APPS, OAUTH2_PROVIDER
+
+INSTALLED_APPS = ["tests.swapped", *INSTALLED_APPS]
+OAUTH2_PROVIDER_APPLICATION_MODEL = "swapped.PartnerApplication"
+OAUTH2_PROVIDER = {**OAUTH2_PROVIDER, "APPLICATION_ADMIN_CLASS": "tests.swapped.admin_classes.PartnerApplicationAdmin"}
