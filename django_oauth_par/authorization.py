@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import copy
 import functools
-import hashlib
 import json
+import logging
 from typing import Any
 from urllib.parse import urlencode, urlparse
 
@@ -21,14 +21,18 @@ from django.contrib.auth.views import redirect_to_login
 from django.db import DatabaseError, router, transaction
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import resolve_url
+from django.utils import timezone
 from oauth2_provider.exceptions import FatalClientError, OAuthToolkitError
 from oauth2_provider.views import AuthorizationView
-from oauthlib import oauth2
+from oauthlib.oauth2.rfc6749 import errors as oauth2_errors
 
 from .exceptions import ParError
+from .logins import last_login_of
 from .models import PushedRequest
 from .pages import error_page
 from .redemption import claim
+
+log = logging.getLogger("django_oauth_par")
 
 #: The AllowForm fields whose values come from the pushed request, never from the browser.
 PUSHED_FORM_FIELDS = (
@@ -43,12 +47,6 @@ PUSHED_FORM_FIELDS = (
     "claims",
     "resource",
 )
-
-
-def session_digest(request: HttpRequest) -> str:
-    session = getattr(request, "session", None)
-    key = getattr(session, "session_key", None) or ""
-    return hashlib.sha256(("django-oauth-par:" + key).encode()).hexdigest()
 
 
 class PushedAuthorizationMixin:
@@ -155,15 +153,14 @@ class PushedAuthorizationMixin:
         return result
 
     def login_prompt_satisfied(self) -> bool:
-        recorded = self.pushed.login_prompt_session
-        return bool(recorded) and recorded != session_digest(self.request)
+        prompted = self.pushed.login_prompted_at
+        logged_in = last_login_of(self.request)
+        return prompted is not None and logged_in is not None and logged_in >= prompted
 
     def handle_prompt_login(self) -> HttpResponse:
-        # Remember which session was sent to log in: logging in rotates the session key,
-        # so the user's return is recognised and the prompt is not repeated.
-        digest = session_digest(self.request)
-        PushedRequest.objects.filter(pk=self.pushed.pk).update(login_prompt_session=digest)
-        self.pushed.login_prompt_session = digest
+        now = timezone.now()
+        PushedRequest.objects.filter(pk=self.pushed.pk).update(login_prompted_at=now)
+        self.pushed.login_prompted_at = now
         login_url = resolve_url(self.get_login_url())  # type: ignore[attr-defined]
         next_url = self.request.get_full_path()
         login_scheme, login_netloc = urlparse(login_url)[:2]
@@ -196,9 +193,8 @@ class PushedAuthorizationMixin:
             _scopes, credentials = self.validate_authorization_request(self.request)
         except OAuthToolkitError as error:
             return self.error_response(error, application=None)  # type: ignore[attr-defined]
-        error = oauth2.ConsentRequired(
-            state=credentials.get("state"), redirect_uri=credentials["redirect_uri"]
-        )
+        error = oauth2_errors.ConsentRequired(state=credentials.get("state"))
+        error.redirect_uri = credentials["redirect_uri"]
         return self.error_response(  # type: ignore[attr-defined]
             OAuthToolkitError(error=error, redirect_uri=credentials["redirect_uri"]), self.pushed.application
         )

@@ -21,11 +21,14 @@ DEFAULTS: dict[str, Any] = {
     "MAX_BODY_BYTES": 64 * 1024,
     "MAX_PARAMETERS": 100,
     "MAX_VALUE_LENGTH": 16 * 1024,
+    "VERIFIED_SECRET_CACHE_SECONDS": 0,
+    "CACHE_ALIAS": "default",
 }
 
 #: What each key must be: the type and the smallest value allowed.
 #: (bool is listed apart because ``isinstance(True, int)`` is true.)
 POSITIVE_INTEGERS = ("REQUEST_URI_LIFETIME", "MAX_BODY_BYTES", "MAX_PARAMETERS", "MAX_VALUE_LENGTH")
+NON_NEGATIVE_INTEGERS = ("VERIFIED_SECRET_CACHE_SECONDS",)
 BOOLEANS = ("REQUIRE_PUSHED_AUTHORIZATION_REQUESTS",)
 
 
@@ -72,6 +75,14 @@ class Settings:
     @property
     def MAX_VALUE_LENGTH(self) -> int:  # noqa: N802
         return int(self._get("MAX_VALUE_LENGTH"))
+
+    @property
+    def VERIFIED_SECRET_CACHE_SECONDS(self) -> int:  # noqa: N802
+        return int(self._get("VERIFIED_SECRET_CACHE_SECONDS"))
+
+    @property
+    def CACHE_ALIAS(self) -> str:  # noqa: N802
+        return str(self._get("CACHE_ALIAS"))
 
 
 par_settings = Settings()

@@ -25,3 +25,9 @@ class ParError(Exception):
 
     def as_dict(self) -> dict[str, str]:
         return {"error": self.error, "error_description": self.description}
+
+
+#: The answer when the database cannot serve a request (503).
+UNAVAILABLE = ParError(
+    "temporarily_unavailable", "The server cannot complete this request now. Try again.", 503
+)

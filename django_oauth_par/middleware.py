@@ -6,22 +6,24 @@ endpoint) and every other request passes through untouched.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
 from django.core.exceptions import BadRequest, RequestDataTooBig, SuspiciousOperation
+from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.http.multipartparser import MultiPartParserError
 from django.utils.deprecation import MiddlewareMixin
 from oauth2_provider.views import AuthorizationView
 
 from .authorization import pushed_view_class, short_query
-from .exceptions import ParError
+from .exceptions import UNAVAILABLE, ParError
 from .metadata import add_par_metadata, is_metadata_view
 from .pages import error_page
 from .redemption import par_required, redeem
 
-MIDDLEWARE_PATH = "django_oauth_par.middleware.PushedAuthorizationMiddleware"
+log = logging.getLogger("django_oauth_par")
 PAR_REQUIRED = ParError(
     "invalid_request",
     "This client must push its authorization request to the pushed authorization request endpoint first.",
@@ -46,13 +48,15 @@ class PushedAuthorizationMiddleware(MiddlewareMixin):
             return None
         if not issubclass(view_class, AuthorizationView):
             return None
-        if "request_uri" not in request.GET:
-            return self.refuse_unpushed(request)
-
         try:
+            if "request_uri" not in request.GET:
+                return self.refuse_unpushed(request)
             pushed = redeem(request.GET)
         except ParError as error:
             return error_page(request, error)
+        except DatabaseError:
+            log.exception("authorization request failed: database error")
+            return error_page(request, UNAVAILABLE)
         # From here on the pushed parameters are the request. The query string keeps only
         # the reference, so every URL built from it (login's next, prompt handling) leaks nothing.
         query = QueryDict(mutable=True)

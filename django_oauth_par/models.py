@@ -38,10 +38,9 @@ class PushedRequest(models.Model):
     created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
     expires_at = models.DateTimeField(_("expires"), db_index=True, editable=False)
     consumed_at = models.DateTimeField(_("consumed"), null=True, blank=True, db_index=True, editable=False)
-    #: Digest of the browser session that was sent to log in for a pushed ``prompt=login``.
-    #: Logging in always rotates the session key, so a different key on return means the
-    #: prompt was satisfied and the user is not sent round again.
-    login_prompt_session = models.CharField(max_length=64, blank=True, default="", editable=False)
+    #: When the user was sent to log in for a pushed ``prompt=login``. A login recorded in
+    #: the session after this moment satisfies the prompt, so the user is asked only once.
+    login_prompted_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("pushed authorization request")

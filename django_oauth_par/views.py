@@ -10,8 +10,9 @@ from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 from oauth2_provider.views.mixins import OAuthLibMixin
 
-from .exceptions import ParError
+from .exceptions import UNAVAILABLE, ParError
 from .push import push
+from .validators import with_secret_cache
 
 try:  # Django >= 5.1
     from django.contrib.auth.decorators import login_not_required
@@ -43,6 +44,11 @@ def error_answer(error: ParError) -> HttpResponse:
 class PushedAuthorizationRequestView(OAuthLibMixin, View):
     """The pushed authorization request endpoint of RFC 9126."""
 
+    @classmethod
+    def get_validator_class(cls) -> type:
+        # The site's validator, with the verified-secret cache in front (off unless configured).
+        return with_secret_cache(super().get_validator_class())
+
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         try:
             request_uri, expires_in = push(request, self.get_oauthlib_core())
@@ -51,9 +57,7 @@ class PushedAuthorizationRequestView(OAuthLibMixin, View):
             return error_answer(error)
         except DatabaseError:
             log.exception("pushed authorization request failed: database error")
-            return error_answer(
-                ParError("temporarily_unavailable", "The server cannot store the request now.", status=503)
-            )
+            return error_answer(UNAVAILABLE)
         return json_answer({"request_uri": request_uri, "expires_in": expires_in}, status=201)
 
     def http_method_not_allowed(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:

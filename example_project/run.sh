@@ -7,5 +7,6 @@ python=${PYTHON:-python3}
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[example]'
 unset DATABASE_URL
 .venv/bin/python manage.py migrate --no-input
-.venv/bin/python manage.py setup_demo
-exec .venv/bin/python manage.py runserver "${DEMO_ADDRESS:-127.0.0.1:8000}"
+address=${DEMO_ADDRESS:-127.0.0.1:8000}
+.venv/bin/python manage.py setup_demo --base-url "http://$address" --base-url "http://localhost:${address##*:}"
+exec .venv/bin/python manage.py runserver "$address"

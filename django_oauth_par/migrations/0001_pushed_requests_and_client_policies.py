@@ -38,10 +38,7 @@ class Migration(migrations.Migration):
                         blank=True, db_index=True, editable=False, null=True, verbose_name="consumed"
                     ),
                 ),
-                (
-                    "login_prompt_session",
-                    models.CharField(blank=True, default="", editable=False, max_length=64),
-                ),
+                ("login_prompted_at", models.DateTimeField(blank=True, editable=False, null=True)),
                 (
                     "application",
                     models.ForeignKey(

@@ -7,4 +7,7 @@ from tests.settings import INSTALLED_APPS, OAUTH2_PROVIDER
 
 INSTALLED_APPS = ["tests.swapped", *INSTALLED_APPS]
 OAUTH2_PROVIDER_APPLICATION_MODEL = "swapped.PartnerApplication"
-OAUTH2_PROVIDER = {**OAUTH2_PROVIDER, "APPLICATION_ADMIN_CLASS": "tests.swapped.admin_classes.PartnerApplicationAdmin"}
+OAUTH2_PROVIDER = {
+    **OAUTH2_PROVIDER,
+    "APPLICATION_ADMIN_CLASS": "tests.swapped.admin_classes.PartnerApplicationAdmin",
+}
