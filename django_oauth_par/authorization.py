@@ -26,7 +26,7 @@ from oauth2_provider.exceptions import FatalClientError, OAuthToolkitError
 from oauth2_provider.views import AuthorizationView
 from oauthlib.oauth2.rfc6749 import errors as oauth2_errors
 
-from .exceptions import ParError
+from .exceptions import UNAVAILABLE, ParError
 from .logins import last_login_of
 from .models import PushedRequest
 from .pages import error_page
@@ -67,17 +67,10 @@ class PushedAuthorizationMixin:
         except ParError as error:
             return error_page(request, error)
         except DatabaseError:
-            return error_page(
-                request,
-                ParError(
-                    "temporarily_unavailable", "The server cannot complete this request now. Try again.", 503
-                ),
-            )
+            log.exception("authorization request failed: database error")
+            return error_page(request, UNAVAILABLE)
 
     # What oauthlib sees --------------------------------------------------------------
-
-    def pushed_query(self) -> QueryDict:
-        return self.request.GET
 
     def for_oauthlib(self, request: HttpRequest) -> HttpRequest:
         """A shallow copy of ``request`` whose query string is the pushed request.
@@ -86,7 +79,7 @@ class PushedAuthorizationMixin:
         reach oauthlib nor collide with the pushed parameters.
         """
         clone = copy.copy(request)
-        clone.META = {**request.META, "QUERY_STRING": self.pushed_query().urlencode()}
+        clone.META = {**request.META, "QUERY_STRING": request.GET.urlencode()}
         clone.POST = QueryDict()
         return clone
 

@@ -106,9 +106,25 @@ def read_form_body(request: HttpRequest) -> list[tuple[str, str]]:
 
 
 def authenticate_client(request: HttpRequest, pairs: list[tuple[str, str]], core: OAuthLibCore) -> Any:
-    """Authenticate the client exactly as DOT's token endpoint does; return its Application."""
+    """Authenticate the client through DOT's validator, as its token endpoint does; return its Application.
+
+    One method per request (RFC 6749 §2.3): a client that sends an ``Authorization``
+    header is judged by that header alone. DOT would otherwise fall back to the body
+    when Basic fails, and the ``client_id`` that PAR requires there would pass for a
+    public client, turning a wrong secret into a success.
+    """
+    failed = ParError(
+        "invalid_client", "Client authentication failed.", status=401, headers=INVALID_CLIENT_HEADERS
+    )
+    credentials = pairs
+    if "HTTP_AUTHORIZATION" in request.META:
+        if request.META["HTTP_AUTHORIZATION"].split(" ", 1)[0] != "Basic":
+            raise failed
+        if any(name == "client_secret" for name, _ in pairs):
+            raise ParError("invalid_request", "Use one client authentication method, not two.")
+        credentials = [(name, value) for name, value in pairs if name != "client_id"]
     headers = core.extract_headers(request)
-    oauth_request = OAuthlibRequest(request.build_absolute_uri(request.path), "POST", pairs, headers)
+    oauth_request = OAuthlibRequest(request.build_absolute_uri(request.path), "POST", credentials, headers)
     validator = core.server.request_validator
     try:
         if validator.client_authentication_required(oauth_request):
@@ -120,9 +136,7 @@ def authenticate_client(request: HttpRequest, pairs: list[tuple[str, str]], core
         authenticated = False
     client = getattr(oauth_request, "client", None)
     if not authenticated or client is None:
-        raise ParError(
-            "invalid_client", "Client authentication failed.", status=401, headers=INVALID_CLIENT_HEADERS
-        )
+        raise failed
     return client
 
 

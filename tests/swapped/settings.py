@@ -11,3 +11,10 @@ OAUTH2_PROVIDER = {
     **OAUTH2_PROVIDER,
     "APPLICATION_ADMIN_CLASS": "tests.swapped.admin_classes.PartnerApplicationAdmin",
 }
+
+# A database of its own: this suite runs while the main suite's test database is in use.
+DATABASES = {"default": {**DATABASES["default"]}}  # noqa: F405
+DATABASES["default"]["TEST"] = {
+    **DATABASES["default"].get("TEST", {}),
+    "NAME": DATABASES["default"].get("TEST", {}).get("NAME", "test_oauth_par") + "_swapped",
+}
