@@ -5,10 +5,15 @@ from typing import Any
 import oauth2_provider.admin  # noqa: F401 - DOT registers its Application admin on import
 from django.contrib import admin
 from django.http import HttpRequest
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from oauth2_provider.models import get_application_model
 
 from .models import ClientPolicy, PushedRequest
+
+#: How many of a client's pushes its admin page lists.
+RECENT_PUSHES = 10
 
 
 class ClientPolicyInline(admin.StackedInline):
@@ -21,7 +26,31 @@ class ClientPolicyInline(admin.StackedInline):
     extra = 0
     verbose_name = _("pushed authorization requests")
     verbose_name_plural = _("pushed authorization requests")
-    fields = ("require_pushed_authorization_requests",)
+    fields = ("require_pushed_authorization_requests", "recent_pushes")
+    readonly_fields = ("recent_pushes",)
+
+    @admin.display(description=_("recent pushes"))
+    def recent_pushes(self, policy: ClientPolicy) -> str:
+        if policy.pk is None:
+            return "—"
+        rows = PushedRequest.objects.filter(application_id=policy.pk).order_by("-created_at")[:RECENT_PUSHES]
+        if not rows:
+            return gettext("No pushed requests are stored for this client.")
+        return format_html(
+            "<table><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>{}</tbody></table>",
+            _("pushed"),
+            _("state"),
+            _("outcome"),
+            _("parameter names"),
+            format_html_join(
+                "",
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                (
+                    (row.created_at, row.state, row.outcome or "—", ", ".join(row.parameter_names))
+                    for row in rows
+                ),
+            ),
+        )
 
 
 def add_policy_inline(site: admin.AdminSite = admin.site) -> None:
@@ -48,10 +77,19 @@ def add_policy_inline(site: admin.AdminSite = admin.site) -> None:
 class PushedRequestAdmin(admin.ModelAdmin):
     """Read-only: the reference and the pushed values are never shown."""
 
-    list_display = ("id", "application", "created_at", "expires_at", "consumed_at", "status", "names")
-    list_filter = ("created_at", "consumed_at")
+    list_display = (
+        "id",
+        "application",
+        "created_at",
+        "expires_at",
+        "consumed_at",
+        "status",
+        "outcome",
+        "names",
+    )
+    list_filter = ("created_at", "consumed_at", "outcome")
     list_select_related = ("application",)
-    fields = ("application", "created_at", "expires_at", "consumed_at", "status", "names")
+    fields = ("application", "created_at", "expires_at", "consumed_at", "status", "outcome", "names")
     readonly_fields = fields
     date_hierarchy = "created_at"
 

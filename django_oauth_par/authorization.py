@@ -15,7 +15,7 @@ import functools
 import json
 import logging
 from typing import Any
-from urllib.parse import urlencode, urlparse
+from urllib.parse import parse_qs, urlencode, urlparse
 
 from django.contrib.auth.views import redirect_to_login
 from django.db import DatabaseError, router, transaction
@@ -26,11 +26,12 @@ from oauth2_provider.exceptions import FatalClientError, OAuthToolkitError
 from oauth2_provider.views import AuthorizationView
 from oauthlib.oauth2.rfc6749 import errors as oauth2_errors
 
+from . import audit
 from .exceptions import UNAVAILABLE, ParError
 from .logins import last_login_of
 from .models import PushedRequest
 from .pages import error_page
-from .redemption import claim
+from .redemption import claim, record_outcome
 
 log = logging.getLogger("django_oauth_par")
 
@@ -103,7 +104,7 @@ class PushedAuthorizationMixin:
         with transaction.atomic(using=router.db_for_write(PushedRequest)):
             # Claim and code are written together: a failed write leaves the request unspent,
             # and a lost race never creates a grant.
-            self.claim()
+            self.claim("code")
             try:
                 result = super().create_authorization_response(  # type: ignore[misc]
                     self.for_oauthlib(request), scopes, credentials, allow
@@ -111,19 +112,22 @@ class PushedAuthorizationMixin:
             except FatalClientError:
                 raise
             except OAuthToolkitError as error:
-                deferred = error  # an error redirect to the client is a response too: stay spent
+                # An error redirect to the client is a response too: the request stays spent.
+                deferred = error
+                record_outcome(self.pushed, error.oauthlib_error.error)
         if deferred is not None:
             raise deferred
         return result
 
-    def claim(self) -> None:
+    def claim(self, outcome: str) -> None:
         if not self.claimed:
-            claim(self.pushed)
+            claim(self.request, self.pushed, outcome)
             self.claimed = True
 
     def redirect(self, redirect_to: str, application: Any) -> HttpResponse:
-        # Every response sent to the client's redirect URI passes here.
-        self.claim()
+        # Every response sent to the client's redirect URI passes here, and only those.
+        self.claim(redirect_error(redirect_to) or "code")
+        audit.redeemed(self.request, self.pushed, self.pushed.outcome)
         return super().redirect(redirect_to, application)  # type: ignore[misc]
 
     # prompt ---------------------------------------------------------------------------
@@ -231,6 +235,16 @@ class PushedAuthorizationMixin:
 @functools.cache
 def pushed_view_class(view_class: type[AuthorizationView]) -> type[AuthorizationView]:
     return type(f"Pushed{view_class.__name__}", (PushedAuthorizationMixin, view_class), {})
+
+
+def redirect_error(url: str) -> str | None:
+    """The ``error`` an authorization response redirect carries (query or fragment), if any."""
+    parts = urlparse(url)
+    for component in (parts.query, parts.fragment):
+        errors = parse_qs(component).get("error")
+        if errors:
+            return errors[0]
+    return None
 
 
 def short_query(client_id: str, request_uri: str) -> str:

@@ -23,6 +23,8 @@ DEFAULTS: dict[str, Any] = {
     "MAX_VALUE_LENGTH": 16 * 1024,
     "VERIFIED_SECRET_CACHE_SECONDS": 0,
     "CACHE_ALIAS": "default",
+    "PUSH_RATE": None,
+    "FAILED_AUTHENTICATION_RATE": None,
 }
 
 #: What each key must be: the type and the smallest value allowed.
@@ -30,6 +32,7 @@ DEFAULTS: dict[str, Any] = {
 POSITIVE_INTEGERS = ("REQUEST_URI_LIFETIME", "MAX_BODY_BYTES", "MAX_PARAMETERS", "MAX_VALUE_LENGTH")
 NON_NEGATIVE_INTEGERS = ("VERIFIED_SECRET_CACHE_SECONDS",)
 BOOLEANS = ("REQUIRE_PUSHED_AUTHORIZATION_REQUESTS",)
+RATES = ("PUSH_RATE", "FAILED_AUTHENTICATION_RATE")
 
 
 def user_settings() -> dict[str, Any]:
@@ -37,13 +40,43 @@ def user_settings() -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+RATE_PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_rate(rate: str) -> tuple[int, int]:
+    """``"60/minute"`` -> ``(60, 60)``: requests allowed and the window in seconds.
+
+    The unit is read by its first letter (``s``, ``m``, ``h``, ``d``), as Django REST
+    framework does. Raises ValueError for anything else.
+    """
+    count, _, unit = rate.partition("/")
+    number = int(count)
+    if number < 1 or not unit or unit[0] not in RATE_PERIODS:
+        raise ValueError(f"not a rate: {rate!r}")
+    return number, RATE_PERIODS[unit[0]]
+
+
+def _is_rate(value: Any) -> bool:
+    try:
+        parse_rate(value)
+    except (TypeError, ValueError, AttributeError):
+        return False
+    return True
+
+
 def setting_error(name: str, value: Any) -> str | None:
     """Why ``value`` is not acceptable for ``name``, or None when it is."""
-    if name in POSITIVE_INTEGERS:
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            return f"{name} must be a positive integer, not {value!r}."
-    elif name in BOOLEANS and not isinstance(value, bool):
+    integer = isinstance(value, int) and not isinstance(value, bool)
+    if name in POSITIVE_INTEGERS and not (integer and value >= 1):
+        return f"{name} must be a positive integer, not {value!r}."
+    if name in NON_NEGATIVE_INTEGERS and not (integer and value >= 0):
+        return f"{name} must be an integer of 0 or more, not {value!r}."
+    if name in BOOLEANS and not isinstance(value, bool):
         return f"{name} must be True or False, not {value!r}."
+    if name in RATES and value is not None and not _is_rate(value):
+        return f"{name} must be None or a rate such as '60/minute', not {value!r}."
+    if name == "CACHE_ALIAS" and value not in getattr(settings, "CACHES", {"default": {}}):
+        return f"{name} must name an entry of CACHES, not {value!r}."
     return None
 
 
@@ -83,6 +116,14 @@ class Settings:
     @property
     def CACHE_ALIAS(self) -> str:  # noqa: N802
         return str(self._get("CACHE_ALIAS"))
+
+    @property
+    def PUSH_RATE(self) -> str | None:  # noqa: N802
+        return self._get("PUSH_RATE")
+
+    @property
+    def FAILED_AUTHENTICATION_RATE(self) -> str | None:  # noqa: N802
+        return self._get("FAILED_AUTHENTICATION_RATE")
 
 
 par_settings = Settings()

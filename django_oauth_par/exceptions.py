@@ -7,7 +7,9 @@ class ParError(Exception):
     """An OAuth error answer: the ``error`` code, a description safe to show, and the status.
 
     The description is shown to clients and browsers as it is, so it must never
-    carry a secret, a ``request_uri`` or a pushed value.
+    carry a secret, a ``request_uri`` or a pushed value. ``reason`` is a short
+    machine-readable word for the audit trail (``expired``, ``par_required``, ...);
+    it defaults to the error code. ``client_id`` is the client concerned, when known.
     """
 
     def __init__(
@@ -16,12 +18,15 @@ class ParError(Exception):
         description: str,
         status: int = 400,
         headers: Mapping[str, str] | None = None,
+        reason: str | None = None,
     ) -> None:
         super().__init__(f"{error}: {description}")
         self.error = error
         self.description = description
         self.status = status
         self.headers = dict(headers or {})
+        self.reason = reason or error
+        self.client_id: str | None = None
 
     def as_dict(self) -> dict[str, str]:
         return {"error": self.error, "error_description": self.description}
@@ -29,5 +34,8 @@ class ParError(Exception):
 
 #: The answer when the database cannot serve a request (503).
 UNAVAILABLE = ParError(
-    "temporarily_unavailable", "The server cannot complete this request now. Try again.", 503
+    "temporarily_unavailable",
+    "The server cannot complete this request now. Try again.",
+    503,
+    reason="database_error",
 )

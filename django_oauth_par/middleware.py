@@ -17,6 +17,7 @@ from django.http.multipartparser import MultiPartParserError
 from django.utils.deprecation import MiddlewareMixin
 from oauth2_provider.views import AuthorizationView
 
+from . import audit
 from .authorization import pushed_view_class, short_query
 from .exceptions import UNAVAILABLE, ParError
 from .metadata import add_par_metadata, is_metadata_view
@@ -24,10 +25,6 @@ from .pages import error_page
 from .redemption import par_required, redeem
 
 log = logging.getLogger("django_oauth_par")
-PAR_REQUIRED = ParError(
-    "invalid_request",
-    "This client must push its authorization request to the pushed authorization request endpoint first.",
-)
 
 
 class PushedAuthorizationMiddleware(MiddlewareMixin):
@@ -51,7 +48,7 @@ class PushedAuthorizationMiddleware(MiddlewareMixin):
         try:
             if "request_uri" not in request.GET:
                 return self.refuse_unpushed(request)
-            pushed = redeem(request.GET)
+            pushed = redeem(request)
         except ParError as error:
             return error_page(request, error)
         except DatabaseError:
@@ -83,9 +80,17 @@ class PushedAuthorizationMiddleware(MiddlewareMixin):
                 ValueError,
             ):
                 return error_page(request, ParError("invalid_request", "The request body cannot be read."))
-        if par_required(client_ids):
-            return error_page(request, PAR_REQUIRED)
-        return None
+        if not par_required(client_ids):
+            return None
+        error = ParError(
+            "invalid_request",
+            "This client must push its authorization request to the pushed authorization request "
+            "endpoint first.",
+            reason="par_required",
+        )
+        error.client_id = next((client_id for client_id in client_ids if client_id), None)
+        audit.rejected(request, "authorization", error)
+        return error_page(request, error)
 
     def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
         if getattr(request, "_oauth_par_metadata", False):

@@ -38,6 +38,8 @@ class PushedRequest(models.Model):
     created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
     expires_at = models.DateTimeField(_("expires"), db_index=True, editable=False)
     consumed_at = models.DateTimeField(_("consumed"), null=True, blank=True, db_index=True, editable=False)
+    #: What the authorization response was: ``"code"`` or the error sent to the client.
+    outcome = models.CharField(_("outcome"), max_length=64, blank=True, default="", editable=False)
     #: When the user was sent to log in for a pushed ``prompt=login``. A login recorded in
     #: the session after this moment satisfies the prompt, so the user is asked only once.
     login_prompted_at = models.DateTimeField(null=True, blank=True, editable=False)

@@ -19,6 +19,7 @@ from oauthlib import oauth2
 from oauthlib.common import Request as OAuthlibRequest
 from oauthlib.oauth2.rfc6749 import utils
 
+from . import audit, throttling
 from .conf import par_settings
 from .exceptions import ParError
 from .models import REQUEST_URI_PREFIX, PushedRequest, reference_digest
@@ -42,13 +43,28 @@ INVALID_CLIENT_HEADERS = {"WWW-Authenticate": 'Basic realm="oauth"'}
 def push(request: HttpRequest, core: OAuthLibCore) -> tuple[str, int]:
     """Accept the pushed authorization request in ``request``; return ``(request_uri, expires_in)``.
 
-    Raises :class:`ParError` for anything refused; nothing is stored then.
+    Raises :class:`ParError` for anything refused; nothing is stored then. Rates and
+    sizes are checked before any client secret is hashed.
     """
+    address = request.META.get("REMOTE_ADDR") or ""
+    throttling.check_failed_authentications(address)
     pairs = read_form_body(request)
-    client = authenticate_client(request, pairs, core)
-    check_client_binding(pairs, client)
-    stored = validate_push(pairs, client, core)
-    return store(client, stored)
+    try:
+        client = authenticate_client(request, pairs, core)
+    except ParError as error:
+        throttling.count_failed_authentication(address)
+        error.client_id = dict(pairs).get("client_id")
+        raise
+    try:
+        throttling.count_push(client.client_id)
+        check_client_binding(pairs, client)
+        stored = validate_push(pairs, client, core)
+    except ParError as error:
+        error.client_id = client.client_id
+        raise
+    request_uri, pushed_request = store(client, stored)
+    audit.pushed(request, pushed_request)
+    return request_uri, par_settings.REQUEST_URI_LIFETIME
 
 
 def read_form_body(request: HttpRequest) -> list[tuple[str, str]]:
@@ -197,18 +213,17 @@ def validate_with_server(server: Any, params: list[tuple[str, str]], client: Any
     handler.validate_authorization_request(oauth_request)
 
 
-def store(client: Any, parameters: list[tuple[str, str]]) -> tuple[str, int]:
-    lifetime = par_settings.REQUEST_URI_LIFETIME
+def store(client: Any, parameters: list[tuple[str, str]]) -> tuple[str, PushedRequest]:
     request_uri = REQUEST_URI_PREFIX + secrets.token_urlsafe(REFERENCE_BYTES)
     now = timezone.now()
-    PushedRequest.objects.create(
+    pushed_request = PushedRequest.objects.create(
         application=client,
         digest=reference_digest(request_uri),
         parameters=[list(pair) for pair in parameters],
         created_at=now,
-        expires_at=now + timedelta(seconds=lifetime),
+        expires_at=now + timedelta(seconds=par_settings.REQUEST_URI_LIFETIME),
     )
-    return request_uri, lifetime
+    return request_uri, pushed_request
 
 
 def _shown(name: str) -> str:

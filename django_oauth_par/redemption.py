@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from django.http import QueryDict
+from django.http import HttpRequest, QueryDict
 from django.utils import timezone
 
+from . import audit
 from .conf import par_settings
 from .exceptions import ParError
 from .models import REQUEST_URI_PREFIX, ClientPolicy, PushedRequest, reference_digest
@@ -25,49 +26,79 @@ EXPIRED = "The request_uri has expired. Return to the application and start agai
 USED = "The request_uri has already been used. Return to the application and start again."
 
 
-def redeem(query: QueryDict) -> PushedRequest:
-    """The pushed request that ``query`` (``client_id`` + ``request_uri``) refers to, still usable."""
+def redeem(request: HttpRequest) -> PushedRequest:
+    """The pushed request that the query's ``client_id`` + ``request_uri`` refer to, still usable."""
+    pushed, error = _find(request.GET)
+    if error is None:
+        assert pushed is not None
+        return pushed
+    error.client_id = request.GET.get("client_id")
+    audit.rejected(request, "authorization", error, pushed)
+    if error.reason == "expired" and pushed is not None:
+        audit.expired(request, pushed)
+    raise error
+
+
+def _find(query: QueryDict) -> tuple[PushedRequest | None, ParError | None]:
+    """The pushed request named by ``query``, or why not (with the row, when it is the presenter's)."""
     references = query.getlist("request_uri")
     client_ids = query.getlist("client_id")
     if len(references) != 1:
-        raise ParError("invalid_request", "Exactly one request_uri parameter is required.")
+        return None, ParError("invalid_request", "Exactly one request_uri parameter is required.")
     if len(client_ids) != 1 or not client_ids[0]:
-        raise ParError("invalid_request", "Exactly one client_id parameter is required with a request_uri.")
+        return None, ParError(
+            "invalid_request", "Exactly one client_id parameter is required with a request_uri."
+        )
     reference = references[0]
     if not reference.startswith(REQUEST_URI_PREFIX):
         # RFC 9126 §4: only references from our own endpoint are accepted; nothing is fetched.
-        raise ParError(
+        return None, ParError(
             "invalid_request_uri",
             "Only request_uri values issued by this server's PAR endpoint are accepted.",
+            reason="not_ours",
         )
-
     pushed = (
         PushedRequest.objects.select_related("application").filter(digest=reference_digest(reference)).first()
     )
-    if pushed is None or pushed.application.client_id != client_ids[0]:
-        raise ParError("invalid_request_uri", UNKNOWN)
+    if pushed is None:
+        return None, ParError("invalid_request_uri", UNKNOWN, reason="unknown")
+    if pushed.application.client_id != client_ids[0]:
+        # The owner's row stays out of the audit event: the presenter is someone else.
+        return None, ParError("invalid_request_uri", UNKNOWN, reason="foreign_client")
     if pushed.consumed_at is not None:
-        raise ParError("invalid_request_uri", USED)
+        return pushed, ParError("invalid_request_uri", USED, reason="consumed")
     if pushed.is_expired():
-        raise ParError("invalid_request_uri", EXPIRED)
-    return pushed
+        return pushed, ParError("invalid_request_uri", EXPIRED, reason="expired")
+    return pushed, None
 
 
-def claim(pushed: PushedRequest) -> None:
-    """Spend ``pushed``; raise unless this call is the one that did.
+def claim(request: HttpRequest, pushed: PushedRequest, outcome: str) -> None:
+    """Spend ``pushed`` on an authorization response; raise unless this call is the one that did.
 
     A single conditional UPDATE decides the winner on every database, so exactly one
     of any number of racing requests gets to issue the authorization response.
     """
     now = timezone.now()
     spent = PushedRequest.objects.filter(pk=pushed.pk, consumed_at__isnull=True, expires_at__gt=now).update(
-        consumed_at=now
+        consumed_at=now, outcome=outcome
     )
     if spent != 1:
         if PushedRequest.objects.filter(pk=pushed.pk, consumed_at__isnull=True).exists():
-            raise ParError("invalid_request_uri", EXPIRED)
-        raise ParError("invalid_request_uri", USED)
+            error = ParError("invalid_request_uri", EXPIRED, reason="expired")
+            audit.expired(request, pushed)
+        else:
+            error = ParError("invalid_request_uri", USED, reason="raced")
+        audit.rejected(request, "authorization", error, pushed)
+        raise error
     pushed.consumed_at = now
+    pushed.outcome = outcome
+
+
+def record_outcome(pushed: PushedRequest, outcome: str) -> None:
+    """Correct the outcome of a claimed request (its code creation ended in an error redirect)."""
+    if outcome != pushed.outcome:
+        PushedRequest.objects.filter(pk=pushed.pk).update(outcome=outcome)
+        pushed.outcome = outcome
 
 
 def par_required(client_ids: Iterable[str]) -> bool:

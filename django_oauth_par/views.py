@@ -10,6 +10,7 @@ from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 from oauth2_provider.views.mixins import OAuthLibMixin
 
+from . import audit
 from .exceptions import UNAVAILABLE, ParError
 from .push import push
 from .validators import with_secret_cache
@@ -53,7 +54,7 @@ class PushedAuthorizationRequestView(OAuthLibMixin, View):
         try:
             request_uri, expires_in = push(request, self.get_oauthlib_core())
         except ParError as error:
-            log.info("pushed authorization request refused: %s", error.error)
+            audit.rejected(request, "push", error)
             return error_answer(error)
         except DatabaseError:
             log.exception("pushed authorization request failed: database error")

@@ -75,8 +75,13 @@ def auth_params(**overrides: str) -> dict[str, str]:
     return {key: value for key, value in params.items() if value is not None}
 
 
-def push(http: Client, params: dict[str, Any] | list[tuple[str, str]], client_id: str = "conf-client",
-         secret: str | None = SECRET, **headers: Any) -> Any:
+def push(
+    http: Client,
+    params: dict[str, Any] | list[tuple[str, str]],
+    client_id: str = "conf-client",
+    secret: str | None = SECRET,
+    **headers: Any,
+) -> Any:
     """POST a push with Basic authentication (secret=None: no Authorization header)."""
     if secret is not None:
         headers.setdefault("HTTP_AUTHORIZATION", basic(client_id, secret))
@@ -104,3 +109,13 @@ def redirect_params(response: Any) -> dict[str, str]:
     """The query parameters of a redirect to the client."""
     location = response["Location"]
     return {key: values[0] for key, values in parse_qs(urlparse(location).query).items()}
+
+
+@pytest.fixture(autouse=True)
+def fresh_caches() -> Any:
+    """Rate counters and verified secrets live in the cache: no test sees another's."""
+    from django.core.cache import caches
+
+    for cache in caches.all():
+        cache.clear()
+    yield

@@ -19,10 +19,23 @@ def test_swapped_application_model_and_custom_admin_class():
     env.pop("COVERAGE_PROCESS_START", None)
     result = subprocess.run(
         [
-            sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--no-cov",
-            "--ds=tests.swapped.settings", "--nomigrations", "tests/swapped/swapped_suite.py",
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "--no-cov",
+            "--ds=tests.swapped.settings",
+            "--nomigrations",
+            "tests/swapped/swapped_suite.py",
         ],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "3 passed" in result.stdout

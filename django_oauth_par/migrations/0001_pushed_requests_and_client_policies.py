@@ -38,6 +38,12 @@ class Migration(migrations.Migration):
                         blank=True, db_index=True, editable=False, null=True, verbose_name="consumed"
                     ),
                 ),
+                (
+                    "outcome",
+                    models.CharField(
+                        blank=True, default="", editable=False, max_length=64, verbose_name="outcome"
+                    ),
+                ),
                 ("login_prompted_at", models.DateTimeField(blank=True, editable=False, null=True)),
                 (
                     "application",

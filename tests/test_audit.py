@@ -1,0 +1,131 @@
+"""The audit trail: signals and log lines for every event, and nothing secret in any of them."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from django_oauth_par.models import ClientPolicy
+from django_oauth_par.signals import request_expired, request_pushed, request_redeemed, request_rejected
+
+from .conftest import SECRET, auth_params, authorize_url, push, pushed_uri
+from .test_authorize import classic_url, code_from, consent, expire
+
+
+@pytest.fixture
+def events() -> Any:
+    """Every audit signal sent during the test, as (name, kwargs) in order."""
+    seen: list[tuple[str, dict[str, Any]]] = []
+    receivers = {}
+    for name, signal in {
+        "pushed": request_pushed,
+        "redeemed": request_redeemed,
+        "rejected": request_rejected,
+        "expired": request_expired,
+    }.items():
+
+        def receiver(sender: Any, _name: str = name, **kwargs: Any) -> None:
+            seen.append((_name, kwargs))
+
+        receivers[signal] = receiver
+        signal.connect(receiver)
+    yield seen
+    for signal, receiver in receivers.items():
+        signal.disconnect(receiver)
+
+
+@pytest.fixture
+def browser(user: Any) -> Client:
+    browser = Client()
+    browser.force_login(user)
+    return browser
+
+
+def names(events: list[tuple[str, dict[str, Any]]]) -> list[str]:
+    return [name for name, _ in events]
+
+
+def test_a_full_flow_is_pushed_then_redeemed(client, browser, confidential, events):
+    request_uri = pushed_uri(client)
+    code_from(consent(browser, authorize_url(request_uri)))
+    assert names(events) == ["pushed", "redeemed"]
+    pushed, redeemed = events[0][1], events[1][1]
+    assert pushed["pushed_request"].application == confidential
+    assert redeemed["pushed_request"].pk == pushed["pushed_request"].pk
+    assert redeemed["outcome"] == "code"
+    assert redeemed["pushed_request"].outcome == "code"
+
+
+def test_a_denial_is_redeemed_with_its_error(client, browser, confidential, events):
+    consent(browser, authorize_url(pushed_uri(client)), allow=False)
+    assert events[-1][0] == "redeemed"
+    assert events[-1][1]["outcome"] == "access_denied"
+
+
+def test_rejections_carry_their_reason(client, browser, confidential, other_client, events):
+    request_uri = pushed_uri(client)
+    code_from(consent(browser, authorize_url(request_uri)))
+    browser.get(authorize_url(request_uri))
+    browser.get(authorize_url(request_uri, client_id="other-client"))
+    browser.get(authorize_url("urn:ietf:params:oauth:request_uri:nothing-like-it"))
+    browser.get(authorize_url("https://attacker.example/request.jwt"))
+    rejected = [kwargs for name, kwargs in events if name == "rejected"]
+    assert [event["reason"] for event in rejected] == ["consumed", "foreign_client", "unknown", "not_ours"]
+    assert {event["stage"] for event in rejected} == {"authorization"}
+    assert rejected[0]["pushed_request"] is not None
+    assert rejected[1]["pushed_request"] is None  # the owner's row is not handed to a foreign presenter
+
+
+def test_expiry_is_signalled(client, browser, confidential, events):
+    request_uri = pushed_uri(client)
+    expire()
+    browser.get(authorize_url(request_uri))
+    assert names(events)[-2:] == ["rejected", "expired"]
+    assert events[-2][1]["reason"] == "expired"
+
+
+def test_refused_pushes_are_signalled_with_the_client(client, confidential, events):
+    push(client, auth_params(scope="nonsense"))
+    push(client, auth_params(), secret="wrong")
+    rejected = [kwargs for name, kwargs in events if name == "rejected"]
+    assert [(event["stage"], event["error"], event["client_id"]) for event in rejected] == [
+        ("push", "invalid_scope", "conf-client"),
+        ("push", "invalid_client", "conf-client"),
+    ]
+
+
+def test_par_required_refusals_are_signalled(browser, confidential, events):
+    ClientPolicy.objects.create(application=confidential, require_pushed_authorization_requests=True)
+    browser.get(classic_url())
+    assert events[-1][0] == "rejected"
+    assert events[-1][1]["reason"] == "par_required"
+    assert events[-1][1]["client_id"] == "conf-client"
+
+
+def test_no_secret_reference_or_pushed_value_reaches_any_log(client, browser, confidential, caplog, events):
+    caplog.set_level(logging.DEBUG)
+    marker = "mark-7f3a9c1e5b"
+    params = auth_params(state=f"state-{marker}", nonce=f"nonce-{marker}", scope="openid read")
+    response = push(client, params)
+    request_uri = response.json()["request_uri"]
+    code = code_from(consent(browser, authorize_url(request_uri)))["code"]
+    browser.get(authorize_url(request_uri))  # replay
+    push(client, auth_params(state=f"state-{marker}"), secret="wrong-" + marker)
+    # Ours at every level; everyone's at INFO and above (oauthlib's and DOT's DEBUG lines
+    # print codes and state themselves, which is theirs to fix and off in production).
+    records = [
+        r for r in caplog.records if r.name.startswith("django_oauth_par") or r.levelno >= logging.INFO
+    ]
+    assert any(getattr(record, "par_event", None) == "redeemed" for record in records)
+    reference_part = request_uri.rsplit(":", 1)[1]
+    for record in records:
+        # Django attaches the request object itself to django.request records; its URL is
+        # the browser's (the reference is in every access log by RFC 9126's design), and no
+        # default formatter prints it. Everything else a record carries is checked.
+        fields = {key: value for key, value in vars(record).items() if key != "request"}
+        text = record.getMessage() + " " + " ".join(str(value) for value in fields.values())
+        for forbidden in (reference_part, marker, SECRET, code):
+            assert forbidden not in text, (record.name, record.getMessage())
