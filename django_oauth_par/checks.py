@@ -17,6 +17,11 @@ MUST_COME_BEFORE = (
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
 )
+PER_PROCESS_CACHES = (
+    "django.core.cache.backends.locmem.LocMemCache",
+    "django.core.cache.backends.dummy.DummyCache",
+    "",  # no CACHES setting: Django's default is a LocMemCache
+)
 NATIVE_PAR_SETTINGS = (
     "PAR_ENABLED",
     "REQUIRE_PUSHED_AUTHORIZATION_REQUESTS",
@@ -130,3 +135,37 @@ def check_urls(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     except Exception:  # noqa: BLE001 - a broken URLconf is Django's own check to report
         return []
     return []
+
+
+@register(deploy=True)
+def check_deployment(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """Advice for ``manage.py check --deploy``: shared counters and some throttling."""
+    from .conf import par_settings
+
+    messages: list[CheckMessage] = []
+    if par_settings.PUSH_RATE is None and par_settings.FAILED_AUTHENTICATION_RATE is None:
+        messages.append(
+            Warning(
+                "Neither PUSH_RATE nor FAILED_AUTHENTICATION_RATE is set in OAUTH2_PAR.",
+                hint="Set FAILED_AUTHENTICATION_RATE (e.g. '30/minute') so secret guessing is slowed "
+                "down before any hash is computed, and PUSH_RATE per client if clients are untrusted.",
+                id="oauth_par.W004",
+            )
+        )
+    uses_cache = (
+        par_settings.PUSH_RATE is not None
+        or par_settings.FAILED_AUTHENTICATION_RATE is not None
+        or par_settings.VERIFIED_SECRET_CACHE_SECONDS > 0
+    )
+    backend = (getattr(settings, "CACHES", {}).get(par_settings.CACHE_ALIAS) or {}).get("BACKEND", "")
+    if uses_cache and backend in PER_PROCESS_CACHES:
+        messages.append(
+            Warning(
+                f"OAUTH2_PAR uses the cache {par_settings.CACHE_ALIAS!r}, which each server process keeps "
+                "to itself.",
+                hint="Point CACHE_ALIAS at a shared cache such as Redis, so every worker counts the same "
+                "rates and shares verified secrets.",
+                id="oauth_par.W005",
+            )
+        )
+    return messages

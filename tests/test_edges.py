@@ -101,3 +101,20 @@ def test_unreadable_post_when_par_is_required_is_a_400_page(client, confidential
     response = client.generic("POST", AUTHORIZE_URL, body, content_type=content_type)
     assert response.status_code == 400
     assert not response.has_header("Location")
+
+
+def test_deploy_check_asks_for_throttling():
+    assert [m.id for m in checks.check_deployment()] == ["oauth_par.W004"]
+
+
+@override_settings(OAUTH2_PAR={"FAILED_AUTHENTICATION_RATE": "30/minute"})
+def test_deploy_check_warns_about_per_process_counters():
+    assert [m.id for m in checks.check_deployment()] == ["oauth_par.W005"]
+
+
+@override_settings(
+    OAUTH2_PAR={"FAILED_AUTHENTICATION_RATE": "30/minute"},
+    CACHES={"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://x"}},
+)
+def test_deploy_check_is_content_with_a_shared_cache_and_a_rate():
+    assert checks.check_deployment() == []
