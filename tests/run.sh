@@ -8,6 +8,8 @@ cd "$(dirname "$0")/.."
 python=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$python" -m venv .venv
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+# The end-to-end tests drive Debian's Chromium and an npm client library.
+bash tests/e2e/setup.sh
 
 pg_url=${TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/oauth_par}
 if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then

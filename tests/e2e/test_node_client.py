@@ -1,0 +1,82 @@
+"""An OAuth client we did not write, openid-client (Node), against a live server.
+
+tests/e2e/node/par_client.mjs discovers the endpoints, pushes with
+``buildAuthorizationUrlWithPAR``, logs in and consents through its own fetch loop, and
+exchanges the code with ``authorizationCodeGrant`` (PKCE, state, and for OpenID Connect the
+ID token's signature, issuer, audience and nonce). It prints what happened as JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+import pytest
+
+from .conftest import (
+    CLIENT_ID,
+    CLIENT_SECRET,
+    PASSWORD,
+    REQUEST_URI_PREFIX,
+    USERNAME,
+    callback_url,
+    encodings,
+    query_of,
+)
+
+
+@pytest.mark.parametrize("discovery", ["oidc", "oauth2"])
+def test_openid_client_par_login(site, node_client, discovery):
+    command = [
+        *node_client,
+        "--server",
+        site,
+        "--client-id",
+        CLIENT_ID,
+        "--client-secret",
+        CLIENT_SECRET,
+        "--username",
+        USERNAME,
+        "--password",
+        PASSWORD,
+        "--redirect-uri",
+        callback_url(site),
+        "--discovery",
+        discovery,
+    ]
+    finished = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
+    assert finished.returncode == 0, f"{finished.stdout}\n{finished.stderr}"
+    result = json.loads(finished.stdout)
+
+    assert result["issuer"] == (f"{site}/o" if discovery == "oidc" else site)
+    assert result["pushed_authorization_request_endpoint"] == f"{site}/o/par/"
+    assert result["require_pushed_authorization_requests"] is False
+
+    authorization_url = result["authorization_url"]
+    assert authorization_url.startswith(f"{site}/o/authorize/?")
+    query = query_of(authorization_url)
+    assert set(query) == {"client_id", "request_uri"}
+    assert query["client_id"] == [CLIENT_ID]
+    assert query["request_uri"][0].startswith(REQUEST_URI_PREFIX)
+
+    # Nothing pushed in any URL "the browser" visited before the callback.
+    pushed = [value for value in result["pushed"].values() if value]
+    assert len(pushed) == (3 if discovery == "oidc" else 2)
+    for value in pushed:
+        assert not [url for url in result["visited"] for form in encodings(value) if form in url]
+    assert query_of(result["callback"])["state"] == [result["pushed"]["state"]]
+
+    tokens = result["token_response"]
+    assert tokens["access_token"]
+    assert tokens["token_type"].lower() == "bearer"
+    if discovery == "oidc":
+        assert set(tokens["scope"].split()) == {"openid", "read"}
+        claims = result["id_token_claims"]
+        assert claims["nonce"] == result["pushed"]["nonce"]
+        assert claims["iss"] == f"{site}/o"
+        assert claims["aud"] in (CLIENT_ID, [CLIENT_ID])
+        assert claims["sub"]
+    else:
+        assert tokens["scope"] == "read"
+        assert "id_token" not in tokens
+        assert result["id_token_claims"] is None
