@@ -56,12 +56,12 @@ class PushedAuthorizationMiddleware(MiddlewareMixin):
             return error_page(request, UNAVAILABLE)
         # From here on the pushed parameters are the request. The query string keeps only
         # the reference, so every URL built from it (login's next, prompt handling) leaks nothing.
+        request.META["QUERY_STRING"] = short_query(pushed.application.client_id, request.GET["request_uri"])
         query = QueryDict(mutable=True)
         for name, value in pushed.parameter_pairs:
             query.appendlist(name, value)
         query._mutable = False
         request.GET = query
-        request.META["QUERY_STRING"] = short_query(pushed.application.client_id, request_uri_of(request))
         request.pushed_authorization_request = pushed  # type: ignore[attr-defined]
         view = pushed_view_class(view_class).as_view(**getattr(view_func, "view_initkwargs", {}))
         return view(request, *view_args, **view_kwargs)
@@ -96,8 +96,3 @@ class PushedAuthorizationMiddleware(MiddlewareMixin):
         if getattr(request, "_oauth_par_metadata", False):
             return add_par_metadata(request, response)
         return response
-
-
-def request_uri_of(request: HttpRequest) -> str:
-    """The reference as the browser presented it (``request.GET`` has been replaced by then)."""
-    return QueryDict(request.META.get("QUERY_STRING", "")).get("request_uri", "")
