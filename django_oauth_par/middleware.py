@@ -7,6 +7,7 @@ endpoint) and every other request passes through untouched.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -45,6 +46,9 @@ class PushedAuthorizationMiddleware(MiddlewareMixin):
             return None
         if not issubclass(view_class, AuthorizationView):
             return None
+        if not well_formed_query(request):
+            # oauthlib raises on bad escapes and PostgreSQL on NUL characters: refuse them here.
+            return error_page(request, ParError("invalid_request", "The query string is malformed."))
         try:
             if "request_uri" not in request.GET:
                 return self.refuse_unpushed(request)
@@ -80,6 +84,8 @@ class PushedAuthorizationMiddleware(MiddlewareMixin):
                 ValueError,
             ):
                 return error_page(request, ParError("invalid_request", "The request body cannot be read."))
+        if any("\x00" in client_id for client_id in client_ids):
+            return error_page(request, ParError("invalid_request", "The client_id is malformed."))
         if not par_required(client_ids):
             return None
         error = ParError(
@@ -96,3 +102,15 @@ class PushedAuthorizationMiddleware(MiddlewareMixin):
         if getattr(request, "_oauth_par_metadata", False):
             return add_par_metadata(request, response)
         return response
+
+
+BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
+
+
+def well_formed_query(request: HttpRequest) -> bool:
+    """No broken percent escape in the raw query string and no NUL in any decoded parameter."""
+    if BAD_ESCAPE.search(request.META.get("QUERY_STRING", "")):
+        return False
+    return not any(
+        "\x00" in key or any("\x00" in value for value in values) for key, values in request.GET.lists()
+    )

@@ -12,6 +12,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode
 
+from django.db import DataError
 from django.http import HttpRequest
 from django.utils import timezone
 from oauth2_provider.oauth2_validators import is_valid_resource_uri
@@ -147,8 +148,9 @@ def authenticate_client(request: HttpRequest, pairs: list[tuple[str, str]], core
             authenticated = validator.authenticate_client(oauth_request)
         else:
             authenticated = validator.authenticate_client_id(oauth_request.client_id, oauth_request)
-    except (ValueError, UnicodeError):
-        # A Basic header that is not base64 or not UTF-8 is a failed authentication, not a crash.
+    except (ValueError, UnicodeError, DataError):
+        # A Basic header that is not base64 or not UTF-8, or credentials the database cannot
+        # even compare (a NUL on PostgreSQL), are a failed authentication, not a crash.
         authenticated = False
     client = getattr(oauth_request, "client", None)
     if not authenticated or client is None:

@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+import django
 
 from .keys import demo_signing_key
 
@@ -71,6 +72,10 @@ DATABASES = {
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Writers wait for each other instead of failing at once with "database is locked".
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+    if django.VERSION >= (5, 1):
+        # Transactions that read before they write (DOT's token endpoint) must take the write
+        # lock up front; a deferred one cannot wait for it and fails under concurrency.
+        DATABASES["default"]["OPTIONS"]["transaction_mode"] = "IMMEDIATE"
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 USE_TZ = True
