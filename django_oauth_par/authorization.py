@@ -23,6 +23,7 @@ from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import resolve_url
 from django.utils import timezone
 from oauth2_provider.exceptions import FatalClientError, OAuthToolkitError
+from oauth2_provider.settings import oauth2_settings
 from oauth2_provider.views import AuthorizationView
 from oauthlib.oauth2.rfc6749 import errors as oauth2_errors
 
@@ -32,6 +33,7 @@ from .logins import last_login_of
 from .models import PushedRequest
 from .pages import error_page
 from .redemption import claim, record_outcome
+from .validators import PushedApplicationMixin, pushed_application, with_mixin
 
 log = logging.getLogger("django_oauth_par")
 
@@ -62,7 +64,19 @@ class PushedAuthorizationMixin:
         self.claimed = False
         self.silent = False
 
+    @classmethod
+    def get_validator_class(cls) -> type:
+        return with_mixin(super().get_validator_class(), PushedApplicationMixin)  # type: ignore[misc]
+
+    @classmethod
+    def get_oauthlib_core(cls) -> Any:
+        # DOT caches the core on the view class; a parent's cached core would lack our validator.
+        if "_oauthlib_core" not in cls.__dict__ or oauth2_settings.ALWAYS_RELOAD_OAUTHLIB_CORE:
+            cls._oauthlib_core = cls.get_oauthlib_backend_class()(cls.get_server())  # type: ignore[attr-defined]
+        return cls._oauthlib_core  # type: ignore[attr-defined]
+
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        token = pushed_application.set(self.pushed.application)
         try:
             return super().dispatch(request, *args, **kwargs)  # type: ignore[misc]
         except ParError as error:
@@ -70,6 +84,8 @@ class PushedAuthorizationMixin:
         except DatabaseError:
             log.exception("authorization request failed: database error")
             return error_page(request, UNAVAILABLE)
+        finally:
+            pushed_application.reset(token)
 
     # What oauthlib sees --------------------------------------------------------------
 
@@ -203,23 +219,23 @@ class PushedAuthorizationMixin:
     # POST: the consent decision -------------------------------------------------------
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        try:
-            scopes, credentials = self.validate_authorization_request(request)
-        except OAuthToolkitError as error:
-            return self.error_response(error, application=None)  # type: ignore[attr-defined]
-        resources = request.GET.getlist("resource")
-        self.stored_form_data = {
-            "redirect_uri": credentials.get("redirect_uri") or "",
-            "scope": " ".join(scopes),
-            "nonce": credentials.get("nonce") or "",
-            "client_id": credentials.get("client_id") or "",
-            "state": credentials.get("state") or "",
-            "response_type": credentials.get("response_type") or "",
-            "code_challenge": credentials.get("code_challenge") or "",
-            "code_challenge_method": credentials.get("code_challenge_method") or "",
-            "claims": json.dumps(credentials["claims"]) if credentials.get("claims") else "",
-            "resource": " ".join(resources),
-        }
+        params = request.GET
+        if params.get("redirect_uri") and params.get("scope"):
+            # The usual case: the stored request names everything the form needs. oauthlib
+            # validates it all again while issuing the code, so nothing is taken on trust.
+            self.stored_form_data = {name: params.get(name, "") for name in PUSHED_FORM_FIELDS}
+        else:
+            # Defaults (the registered redirect URI, the default scopes) come from oauthlib.
+            try:
+                scopes, credentials = self.validate_authorization_request(request)
+            except OAuthToolkitError as error:
+                return self.error_response(error, application=None)  # type: ignore[attr-defined]
+            self.stored_form_data = {
+                **{name: credentials.get(name) or "" for name in PUSHED_FORM_FIELDS},
+                "scope": " ".join(scopes),
+                "claims": json.dumps(credentials["claims"]) if credentials.get("claims") else "",
+            }
+        self.stored_form_data["resource"] = " ".join(params.getlist("resource"))
         return super().post(request, *args, **kwargs)  # type: ignore[misc]
 
     def get_form_kwargs(self) -> dict[str, Any]:
