@@ -89,6 +89,7 @@ class PushedRequestAdmin(admin.ModelAdmin):
     )
     list_filter = ("created_at", "consumed_at", "outcome")
     list_select_related = ("application",)
+    ordering = ("-created_at",)
     fields = ("application", "created_at", "expires_at", "consumed_at", "status", "outcome", "names")
     readonly_fields = fields
     date_hierarchy = "created_at"

@@ -31,13 +31,13 @@ class PushedRequest(models.Model):
         related_name="+",
         verbose_name=_("client"),
     )
-    digest = models.CharField(_("reference digest"), max_length=64, unique=True, editable=False)
+    digest = models.CharField(_("reference digest"), max_length=64, editable=False)
     #: The pushed parameters as ``[[name, value], ...]`` in the order they came,
     #: repeats kept. Client credentials are never among them.
     parameters = models.JSONField(_("parameters"), default=list, editable=False)
     created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
     expires_at = models.DateTimeField(_("expires"), db_index=True, editable=False)
-    consumed_at = models.DateTimeField(_("consumed"), null=True, blank=True, db_index=True, editable=False)
+    consumed_at = models.DateTimeField(_("consumed"), null=True, blank=True, editable=False)
     #: What the authorization response was: ``"code"`` or the error sent to the client.
     outcome = models.CharField(_("outcome"), max_length=64, blank=True, default="", editable=False)
     #: When the user was sent to log in for a pushed ``prompt=login``. A login recorded in
@@ -47,7 +47,11 @@ class PushedRequest(models.Model):
     class Meta:
         verbose_name = _("pushed authorization request")
         verbose_name_plural = _("pushed authorization requests")
-        ordering = ("-created_at",)
+        constraints = [
+            # A constraint rather than unique=True: on PostgreSQL that would add a second,
+            # pattern-matching index that exact lookups never use and every write pays for.
+            models.UniqueConstraint(fields=["digest"], name="oauth_par_pushed_request_digest"),
+        ]
 
     def __str__(self) -> str:
         return f"pushed request {self.pk}"

@@ -57,9 +57,10 @@ def _find(query: QueryDict) -> tuple[PushedRequest | None, ParError | None]:
             "Only request_uri values issued by this server's PAR endpoint are accepted.",
             reason="not_ours",
         )
-    pushed = (
-        PushedRequest.objects.select_related("application").filter(digest=reference_digest(reference)).first()
-    )
+    try:
+        pushed = PushedRequest.objects.select_related("application").get(digest=reference_digest(reference))
+    except PushedRequest.DoesNotExist:
+        pushed = None
     if pushed is None:
         return None, ParError("invalid_request_uri", UNKNOWN, reason="unknown")
     if pushed.application.client_id != client_ids[0]:

@@ -20,9 +20,7 @@ class Migration(migrations.Migration):
                 ("id", models.BigAutoField(primary_key=True, serialize=False)),
                 (
                     "digest",
-                    models.CharField(
-                        editable=False, max_length=64, unique=True, verbose_name="reference digest"
-                    ),
+                    models.CharField(editable=False, max_length=64, verbose_name="reference digest"),
                 ),
                 ("parameters", models.JSONField(default=list, editable=False, verbose_name="parameters")),
                 (
@@ -34,9 +32,7 @@ class Migration(migrations.Migration):
                 ("expires_at", models.DateTimeField(db_index=True, editable=False, verbose_name="expires")),
                 (
                     "consumed_at",
-                    models.DateTimeField(
-                        blank=True, db_index=True, editable=False, null=True, verbose_name="consumed"
-                    ),
+                    models.DateTimeField(blank=True, editable=False, null=True, verbose_name="consumed"),
                 ),
                 (
                     "outcome",
@@ -58,7 +54,9 @@ class Migration(migrations.Migration):
             options={
                 "verbose_name": "pushed authorization request",
                 "verbose_name_plural": "pushed authorization requests",
-                "ordering": ("-created_at",),
+                "constraints": [
+                    models.UniqueConstraint(fields=("digest",), name="oauth_par_pushed_request_digest"),
+                ],
             },
         ),
         migrations.CreateModel(

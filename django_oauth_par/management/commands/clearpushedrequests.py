@@ -10,12 +10,18 @@ from django_oauth_par.models import PushedRequest
 
 
 def delete_in_batches(queryset: QuerySet[PushedRequest], batch_size: int) -> int:
-    """Delete ``queryset`` a batch at a time, so no statement locks the table for long."""
+    """Delete ``queryset`` a batch at a time, walking the primary key once.
+
+    Each statement is short, so the table is never locked for long, and walking by key
+    means no batch re-reads or sorts what the previous ones passed over.
+    """
     deleted = 0
+    last = 0
     while True:
-        ids = list(queryset.values_list("pk", flat=True)[:batch_size])
+        ids = list(queryset.filter(pk__gt=last).order_by("pk").values_list("pk", flat=True)[:batch_size])
         if not ids:
             return deleted
+        last = ids[-1]
         deleted += PushedRequest.objects.filter(pk__in=ids).delete()[0]
 
 
