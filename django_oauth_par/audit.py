@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from django.dispatch import Signal
 from django.http import HttpRequest
 
 from .exceptions import ParError
@@ -29,70 +30,64 @@ def printable(value: str | None, limit: int = 80) -> str | None:
     return value if len(value) <= limit else value[:limit] + "…"
 
 
-def _write(event: str, request: HttpRequest, message: str, **fields: Any) -> None:
+def _emit(
+    event: str,
+    signal: Signal,
+    message: str,
+    request: HttpRequest,
+    pushed_request: PushedRequest | None,
+    **facts: Any,
+) -> None:
+    """Write the event's log line and send its signal with the same facts."""
+    client_id = facts.pop("client_id", None)
+    if client_id is None and pushed_request is not None:
+        client_id = pushed_request.application.client_id
+    fields = {
+        "client_id": printable(client_id),
+        "pushed_request_id": pushed_request.pk if pushed_request is not None else None,
+        **facts,
+    }
     extra = {"par_event": event, "par_remote_addr": request.META.get("REMOTE_ADDR")}
     extra.update({f"par_{name}": value for name, value in fields.items()})
     details = " ".join(f"{name}={value}" for name, value in fields.items() if value is not None)
     log.info("%s %s", message, details, extra=extra)
+    signal.send(
+        sender=PushedRequest, request=request, pushed_request=pushed_request, client_id=client_id, **facts
+    )
 
 
 def pushed(request: HttpRequest, pushed_request: PushedRequest) -> None:
-    client_id = pushed_request.application.client_id
-    _write(
-        "pushed",
-        request,
-        "pushed authorization request stored",
-        client_id=printable(client_id),
-        pushed_request_id=pushed_request.pk,
-    )
-    request_pushed.send(sender=PushedRequest, request=request, pushed_request=pushed_request)
+    _emit("pushed", request_pushed, "pushed authorization request stored", request, pushed_request)
 
 
 def redeemed(request: HttpRequest, pushed_request: PushedRequest, outcome: str) -> None:
-    _write(
+    _emit(
         "redeemed",
-        request,
+        request_redeemed,
         "pushed authorization request spent",
-        client_id=printable(pushed_request.application.client_id),
-        pushed_request_id=pushed_request.pk,
+        request,
+        pushed_request,
         outcome=outcome,
-    )
-    request_redeemed.send(
-        sender=PushedRequest, request=request, pushed_request=pushed_request, outcome=outcome
     )
 
 
 def rejected(
     request: HttpRequest, stage: str, error: ParError, pushed_request: PushedRequest | None = None
 ) -> None:
-    client_id = error.client_id or (pushed_request.application.client_id if pushed_request else None)
-    _write(
+    _emit(
         "rejected",
-        request,
+        request_rejected,
         f"{stage} refused",
+        request,
+        pushed_request,
+        client_id=error.client_id,
         stage=stage,
         error=error.error,
         reason=error.reason,
-        client_id=printable(client_id),
-        pushed_request_id=pushed_request.pk if pushed_request else None,
-    )
-    request_rejected.send(
-        sender=PushedRequest,
-        request=request,
-        stage=stage,
-        error=error.error,
-        reason=error.reason,
-        client_id=client_id,
-        pushed_request=pushed_request,
     )
 
 
 def expired(request: HttpRequest, pushed_request: PushedRequest) -> None:
-    _write(
-        "expired",
-        request,
-        "expired pushed authorization request presented",
-        client_id=printable(pushed_request.application.client_id),
-        pushed_request_id=pushed_request.pk,
+    _emit(
+        "expired", request_expired, "expired pushed authorization request presented", request, pushed_request
     )
-    request_expired.send(sender=PushedRequest, request=request, pushed_request=pushed_request)
