@@ -1,0 +1,320 @@
+"""A small HTTP client and the OAuth flows the benchmark times, PAR side and DOT side.
+
+``http.client`` with one connection per request: gunicorn's sync workers close the
+connection after every answer anyway, and a thin client keeps the load generator's own
+CPU use (which shares the machine with the server) small and equal for both sides.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import http.client
+import secrets
+import time
+from dataclasses import dataclass, field
+from http.cookies import SimpleCookie
+from typing import Any
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+from bench.prepare import SECRET
+
+SCOPE = "openid profile read"
+CREDENTIALS_SCOPE = "read"
+FORM = "application/x-www-form-urlencoded"
+QUERIES_HEADER = "x-bench-queries"
+SERVER_TIME_HEADER = "x-bench-server-us"
+SERVER_CPU_HEADER = "x-bench-server-cpu-us"
+
+
+class FlowError(RuntimeError):
+    """A step answered something other than what the flow expects: the run is not valid."""
+
+
+@dataclass
+class Reply:
+    status: int
+    headers: dict[str, str]
+    cookies: list[str]
+    body: bytes
+    seconds: float
+
+    @property
+    def queries(self) -> int:
+        return int(self.headers.get(QUERIES_HEADER, "-1"))
+
+    @property
+    def server_us(self) -> int:
+        return int(self.headers.get(SERVER_TIME_HEADER, "-1"))
+
+    @property
+    def cpu_us(self) -> int:
+        return int(self.headers.get(SERVER_CPU_HEADER, "-1"))
+
+    def step(self, name: str) -> Step:
+        return Step(name, self.seconds, self.server_us, self.cpu_us, self.queries)
+
+
+@dataclass
+class Step:
+    name: str
+    seconds: float
+    server_us: int
+    cpu_us: int
+    queries: int
+
+
+@dataclass
+class Sample:
+    """One timed task: a single request or a whole flow of several."""
+
+    seconds: float
+    steps: list[Step] = field(default_factory=list)
+
+    @property
+    def server_us(self) -> int:
+        return sum(step.server_us for step in self.steps)
+
+    @property
+    def cpu_us(self) -> int:
+        return sum(step.cpu_us for step in self.steps)
+
+    @property
+    def queries(self) -> int:
+        return sum(step.queries for step in self.steps)
+
+
+def request(
+    port: int, method: str, path: str, headers: dict[str, str] | None = None, body: bytes | None = None
+) -> Reply:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+    start = time.perf_counter()
+    try:
+        connection.request(method, path, body=body, headers={"Connection": "close", **(headers or {})})
+        response = connection.getresponse()
+        data = response.read()
+        seconds = time.perf_counter() - start
+        names = {name.lower(): value for name, value in response.getheaders()}
+        cookies = response.msg.get_all("Set-Cookie") or []
+        return Reply(response.status, names, cookies, data, seconds)
+    finally:
+        connection.close()
+
+
+def expect(reply: Reply, status: int, what: str) -> Reply:
+    if reply.status != status:
+        raise FlowError(f"{what}: expected {status}, got {reply.status}: {reply.body[:400]!r}")
+    return reply
+
+
+def basic(client_id: str, secret: str = SECRET) -> str:
+    return "Basic " + base64.b64encode(f"{client_id}:{secret}".encode()).decode()
+
+
+def pkce() -> tuple[str, str]:
+    verifier = secrets.token_urlsafe(48)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    return verifier, challenge
+
+
+@dataclass
+class AuthorizationRequest:
+    """A fresh authorization code request (state, nonce and PKCE are new each time)."""
+
+    client_id: str
+    redirect_uri: str
+    verifier: str = ""
+    params: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def new(cls, client_id: str, redirect_uri: str) -> AuthorizationRequest:
+        verifier, challenge = pkce()
+        params = {
+            "response_type": "code",
+            "client_id": client_id,
+            "redirect_uri": redirect_uri,
+            "scope": SCOPE,
+            "state": secrets.token_urlsafe(16),
+            "nonce": secrets.token_urlsafe(16),
+            "code_challenge": challenge,
+            "code_challenge_method": "S256",
+        }
+        return cls(client_id, redirect_uri, verifier, params)
+
+
+class Browser:
+    """A user agent with its own logged-in session (one per load-generating thread)."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.cookies: dict[str, str] = {}
+
+    def keep(self, reply: Reply) -> None:
+        for header in reply.cookies:
+            jar: SimpleCookie = SimpleCookie()
+            jar.load(header)
+            for name, morsel in jar.items():
+                self.cookies[name] = morsel.value
+
+    def call(self, method: str, path: str, fields: dict[str, str] | None = None) -> Reply:
+        headers = {"Cookie": "; ".join(f"{name}={value}" for name, value in self.cookies.items())}
+        body = None
+        if fields is not None:
+            headers["Content-Type"] = FORM
+            body = urlencode(fields).encode()
+        reply = request(self.port, method, path, headers, body)
+        self.keep(reply)
+        return reply
+
+    def log_in(self, username: str, password: str) -> None:
+        expect(self.call("GET", "/accounts/login/"), 200, "login page")
+        fields = {
+            "csrfmiddlewaretoken": self.cookies["csrftoken"],
+            "username": username,
+            "password": password,
+            "next": "/",
+        }
+        expect(self.call("POST", "/accounts/login/", fields), 302, "login")
+        if "sessionid" not in self.cookies:
+            raise FlowError("login: no session cookie")
+
+
+# The single requests -----------------------------------------------------------------------
+
+
+def push(port: int, auth: AuthorizationRequest) -> tuple[str, Step]:
+    """POST /o/par/ with client_secret_basic; return the request_uri."""
+    body = urlencode(auth.params).encode()
+    reply = request(
+        port, "POST", "/o/par/", {"Authorization": basic(auth.client_id), "Content-Type": FORM}, body
+    )
+    expect(reply, 201, "push")
+    request_uri = str(_json(reply)["request_uri"])
+    return request_uri, reply.step("push")
+
+
+def client_credentials(port: int, client_id: str) -> Step:
+    """POST /o/token/ grant_type=client_credentials with client_secret_basic."""
+    body = urlencode({"grant_type": "client_credentials", "scope": CREDENTIALS_SCOPE}).encode()
+    reply = request(
+        port, "POST", "/o/token/", {"Authorization": basic(client_id), "Content-Type": FORM}, body
+    )
+    expect(reply, 200, "client credentials token")
+    return reply.step("token")
+
+
+def pushed_query(client_id: str, request_uri: str) -> str:
+    return "/o/authorize/?" + urlencode({"client_id": client_id, "request_uri": request_uri})
+
+
+def classic_query(auth: AuthorizationRequest) -> str:
+    return "/o/authorize/?" + urlencode(auth.params)
+
+
+def consent_page(browser: Browser, path: str) -> Step:
+    """GET the authorization endpoint as a logged-in user: DOT's consent page, 200."""
+    reply = expect(browser.call("GET", path), 200, "consent page")
+    if b'name="allow"' not in reply.body:
+        raise FlowError(f"consent page: no consent form in {reply.body[:400]!r}")
+    return reply.step("authorize")
+
+
+def consent(browser: Browser, path: str, hidden: dict[str, str]) -> tuple[str, Step]:
+    """POST the consent form back to the current URL, as the browser does; return the code."""
+    hidden_fields = (
+        "redirect_uri",
+        "scope",
+        "nonce",
+        "client_id",
+        "state",
+        "response_type",
+        "code_challenge",
+        "code_challenge_method",
+        "claims",
+        "resource",
+    )
+    fields = {"csrfmiddlewaretoken": browser.cookies["csrftoken"]}
+    fields.update({name: hidden.get(name, "") for name in hidden_fields})
+    fields["allow"] = "Authorize"
+    reply = expect(browser.call("POST", path, fields), 302, "consent")
+    location = reply.headers.get("location", "")
+    code = parse_qs(urlsplit(location).query).get("code", [""])[0]
+    if not code:
+        raise FlowError(f"consent: no code in the redirect {location!r}")
+    return code, reply.step("consent")
+
+
+def exchange(port: int, auth: AuthorizationRequest, code: str) -> Step:
+    """POST /o/token/ grant_type=authorization_code with PKCE and client_secret_basic."""
+    body = urlencode(
+        {
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": auth.redirect_uri,
+            "code_verifier": auth.verifier,
+        }
+    ).encode()
+    reply = request(
+        port, "POST", "/o/token/", {"Authorization": basic(auth.client_id), "Content-Type": FORM}, body
+    )
+    expect(reply, 200, "code exchange")
+    if "id_token" not in _json(reply):
+        raise FlowError("code exchange: no id_token")
+    return reply.step("exchange")
+
+
+# The timed tasks ---------------------------------------------------------------------------
+
+
+def timed(steps: list[Step]) -> Sample:
+    return Sample(sum(step.seconds for step in steps), steps)
+
+
+def task_push(browser: Browser, client_id: str, redirect_uri: str) -> Sample:
+    _request_uri, step = push(browser.port, AuthorizationRequest.new(client_id, redirect_uri))
+    return timed([step])
+
+
+def task_client_credentials(browser: Browser, client_id: str) -> Sample:
+    return timed([client_credentials(browser.port, client_id)])
+
+
+def task_pushed_consent_page(browser: Browser, client_id: str, request_uri: str) -> Sample:
+    return timed([consent_page(browser, pushed_query(client_id, request_uri))])
+
+
+def task_classic_consent_page(browser: Browser, client_id: str, redirect_uri: str) -> Sample:
+    return timed([consent_page(browser, classic_query(AuthorizationRequest.new(client_id, redirect_uri)))])
+
+
+def task_pushed_login(browser: Browser, client_id: str, redirect_uri: str) -> Sample:
+    """Push, consent page, consent POST (hidden fields empty, as the page renders them), exchange."""
+    auth = AuthorizationRequest.new(client_id, redirect_uri)
+    request_uri, pushed = push(browser.port, auth)
+    path = pushed_query(client_id, request_uri)
+    page = consent_page(browser, path)
+    code, decided = consent(browser, path, {})
+    return timed([pushed, page, decided, exchange(browser.port, auth, code)])
+
+
+def task_classic_login(browser: Browser, client_id: str, redirect_uri: str) -> Sample:
+    """Consent page, consent POST (hidden fields filled, as the page renders them), exchange."""
+    auth = AuthorizationRequest.new(client_id, redirect_uri)
+    path = classic_query(auth)
+    page = consent_page(browser, path)
+    code, decided = consent(browser, path, {**auth.params, "claims": ""})
+    return timed([page, decided, exchange(browser.port, auth, code)])
+
+
+def prepare_pushes(port: int, client_id: str, redirect_uri: str, count: int) -> list[str]:
+    """``count`` fresh request_uris (untimed preparation for the consent-page comparison)."""
+    return [push(port, AuthorizationRequest.new(client_id, redirect_uri))[0] for _ in range(count)]
+
+
+def _json(reply: Reply) -> dict[str, Any]:
+    import json
+
+    data = json.loads(reply.body)
+    if not isinstance(data, dict):
+        raise FlowError(f"expected a JSON object, got {reply.body[:200]!r}")
+    return data

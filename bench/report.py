@@ -1,0 +1,628 @@
+"""The report of ``bench/run.py``: Markdown tables and one chart (matplotlib, Agg backend)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+#: What each target allows, as the PAR / DOT ratio of a figure.
+LATENCY_LIMITS = {"authorize": 1.10, "login": 1.25}
+TIMES = "\u00d7"  # the multiplication sign, kept out of the source as a literal
+DASH = "\u2013"
+DATABASE_NAMES = {"sqlite": "SQLite", "postgres": "PostgreSQL"}
+CACHE_NAMES = {"off": "off", "redis": "on (Redis)", "locmem": "on (locmem)"}
+SCENARIO_ORDER = ["auth-plain", "auth-hashed", "authorize", "login-plain", "login-hashed"]
+
+
+def scenario_name(run: dict[str, Any]) -> str:
+    names = {
+        "auth-plain": "client auth, plain secret",
+        "auth-hashed": "client auth, hashed secret",
+        "authorize": "consent page",
+        "login-plain": "full login, plain secret",
+        "login-hashed": "full login, hashed secret",
+    }
+    name = names[run["key"]]
+    if run["hashed"]:
+        name += ", cache " + ("off" if run["cache"] == "off" else "on")
+    return name
+
+
+def verdict(run: dict[str, Any]) -> tuple[bool, float, float, str]:
+    """(met, measured ratio, limit, what) for the target a run answers."""
+    if run["target"] == "throughput":
+        return run["throughput_ratio"] >= 1.0, run["throughput_ratio"], 1.0, "push/token throughput"
+    limit = LATENCY_LIMITS[run["target"]]
+    return run["latency_ratio"] <= limit, run["latency_ratio"], limit, "PAR/classic median latency"
+
+
+def cpu_verdict(run: dict[str, Any]) -> tuple[bool, float]:
+    """The same target judged on the gunicorn worker's median CPU time per operation."""
+    ratio = run["par"]["cpu_median_ms"] / run["dot"]["cpu_median_ms"]
+    limit = 1.0 if run["target"] == "throughput" else LATENCY_LIMITS[run["target"]]
+    return ratio <= limit, ratio
+
+
+def cost(run: dict[str, Any]) -> float:
+    """PAR's cost relative to DOT's, lower is better: time per operation.
+
+    For the client-authentication pairs, whose target is throughput, the inverse of the
+    throughput ratio; for the others the ratio of median latencies.
+    """
+    if run["target"] == "throughput":
+        return 1 / run["throughput_ratio"]
+    return float(run["latency_ratio"])
+
+
+def within_noise(run: dict[str, Any]) -> bool:
+    """Whether the per-round ratios' interquartile range straddles the target's limit."""
+    _met, _ratio, limit, _what = verdict(run)
+    key = "throughput_ratio_rounds" if run["target"] == "throughput" else "latency_ratio_rounds"
+    low, _median, high = run[key]
+    return low <= limit <= high
+
+
+def workers_text(count: int) -> str:
+    return f"{count} worker" + ("" if count == 1 else "s")
+
+
+def fmt(value: float, digits: int = 1) -> str:
+    return f"{value:.{digits}f}"
+
+
+def ms(value: float) -> str:
+    return fmt(value, 1) if value < 100 else fmt(value, 0)
+
+
+def sorted_runs(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return sorted(
+        runs,
+        key=lambda run: (
+            list(DATABASE_NAMES).index(run["database"]),
+            SCENARIO_ORDER.index(run["key"]),
+            run["cache"] != "off",
+            run["workers"],
+        ),
+    )
+
+
+def write_report(report: dict[str, Any], out: Path, chart: Path) -> None:
+    runs = sorted_runs(report["runs"])
+    draw_chart(report, runs, chart)
+    lines: list[str] = []
+    add = lines.append
+    machine = report["machine"]
+    packages = machine["packages"]
+    add("# Benchmarks")
+    add("")
+    add(
+        f"Measured on {machine['date']} by `{report['command'].strip()}`"
+        + (" (**quick run: few samples, figures indicative only**)" if report["quick"] else "")
+        + f", in {report['elapsed_seconds'] / 60:.1f} minutes. Code: {machine['git']}. "
+        f"Raw figures: [{out.with_suffix('.json').name}]({out.with_suffix('.json').name})."
+    )
+    add("")
+    add("To reproduce (needs PostgreSQL on 127.0.0.1:5432 and Redis on 127.0.0.1:6379, see below):")
+    add("")
+    add("    .venv/bin/python bench/run.py                    # full run, about 15 minutes")
+    add("    .venv/bin/python bench/run.py --quick            # about 2 minutes, indicative only")
+    add("    .venv/bin/python bench/run.py --databases postgres --workers 1,2,4 --out docs/benchmarks.md")
+    add("")
+    add(f"![PAR against DOT's equivalent operations]({chart.name})")
+    add("")
+    write_targets(add, report, runs)
+    write_key_figures(add, runs)
+    add("## The machine")
+    add("")
+    add("| | |")
+    add("| --- | --- |")
+    add(f"| CPU | {machine['cpu_model']}, {machine['cores']} cores, {machine['memory_gib']} GiB |")
+    add(f"| kernel | Linux {machine['kernel']} |")
+    add(f"| Python | {machine['python']} |")
+    add(
+        f"| Django / DOT / oauthlib | {packages.get('Django', '?')} / "
+        f"{packages.get('django-oauth-toolkit', '?')} / {packages.get('oauthlib', '?')} |"
+    )
+    add(f"| gunicorn | {packages.get('gunicorn', '?')} (sync workers) |")
+    for name, info in report["databases"].items():
+        add(f"| {DATABASE_NAMES[name]} | {info['database_version']} |")
+    if machine.get("redis"):
+        add(f"| Redis | {machine['redis']} (redis-py {packages.get('redis', '?')}) |")
+    add(
+        f"| load average (1, 5, 15 min) | {report['load_start']} at the start, "
+        f"{report['load_end']} at the end |"
+    )
+    add("")
+    write_method(add, report)
+    for database in report["databases"]:
+        write_database(add, database, [run for run in runs if run["database"] == database])
+    write_steps(add, report, runs)
+    write_warm_cold(add, report)
+    write_scale(add, report, runs)
+    write_load(add, report)
+    out.write_text("\n".join(lines) + "\n")
+
+
+def write_targets(add: Any, report: dict[str, Any], runs: list[dict[str, Any]]) -> None:
+    add("## Targets")
+    add("")
+    add(
+        f"Each target is judged on every configuration measured (database {TIMES} workers {TIMES} secret "
+        f"storage {TIMES} verified-secret cache). *Within noise* means the interquartile range of the "
+        "per-round ratios straddles the limit, so the verdict could flip on another run."
+    )
+    add("")
+    add("| target | configurations met | worst case | verdict | judged on server CPU instead |")
+    add("| --- | --- | --- | --- | --- |")
+    groups = [
+        ("push throughput ≥ token endpoint, same client authentication", "throughput", None),
+        ("authorization with `request_uri` within 10 % of classic", "authorize", None),
+        ("full PAR login within 25 % of classic login: plain secrets", "login", "plain"),
+        ("full PAR login within 25 % of classic login: hashed secrets, cache on", "login", "on"),
+        ("full PAR login within 25 % of classic login: hashed secrets, cache off", "login", "off"),
+    ]
+    for title, target, variant in groups:
+        chosen = [run for run in runs if run["target"] == target]
+        if variant == "plain":
+            chosen = [run for run in chosen if not run["hashed"]]
+        elif variant == "on":
+            chosen = [run for run in chosen if run["hashed"] and run["cache"] != "off"]
+        elif variant == "off":
+            chosen = [run for run in chosen if run["hashed"] and run["cache"] == "off"]
+        if not chosen:
+            continue
+        judged = [(verdict(run), run) for run in chosen]
+        met = sum(1 for (ok, *_), _run in judged if ok)
+        if target == "throughput":
+            (_ok, ratio, _limit, _what), worst = min(judged, key=lambda item: item[0][1])
+        else:
+            (_ok, ratio, _limit, _what), worst = max(judged, key=lambda item: item[0][1])
+        where = (
+            f"{TIMES}{ratio:.2f} ({DATABASE_NAMES[worst['database']]}, {workers_text(worst['workers'])}, "
+            f"{scenario_name(worst)})"
+        )
+        if met == len(judged):
+            word = "**met**"
+        elif met == 0:
+            word = "**not met**"
+        else:
+            word = f"**not met** in {len(judged) - met} of {len(judged)}"
+        noisy = [run for (ok, *_), run in judged if not ok and within_noise(run)]
+        if noisy and len(noisy) == len(judged) - met:
+            word += " (each miss within noise)"
+        cpu = [cpu_verdict(run) for _verdict, run in judged]
+        cpu_met = sum(1 for ok, _ratio in cpu if ok)
+        cpu_worst = max(ratio for _ok, ratio in cpu)
+        cpu_word = f"met in {cpu_met} of {len(cpu)}, worst {TIMES}{cpu_worst:.2f}"
+        add(f"| {title} | {met} of {len(judged)} | {where} | {word} | {cpu_word} |")
+    if report.get("warm_cold"):
+        speedups = [
+            (result[level]["speedup"], result["backend"], level)
+            for result in report["warm_cold"]
+            for level in ("check", "authenticate")
+        ]
+        lowest, backend, level = min(speedups)
+        what = "whole client authentication" if level == "authenticate" else "secret check"
+        add(
+            f"| verified-secret cache: warm path {TIMES}50 faster than cold, per authentication | "
+            f"{sum(1 for value, *_ in speedups if value >= 50)} of {len(speedups)} | "
+            f"{TIMES}{lowest:,.0f} ({backend}, {what}) | "
+            f"**{'met' if lowest >= 50 else 'not met'}** | — |"
+        )
+    add("")
+    add(
+        "The throughput ratio is the median over rounds of (pushes per second) / (tokens per "
+        "second) in the same round; the latency ratios are the PAR side's median over the DOT "
+        "side's median, all requests of all rounds pooled. The last column judges the same "
+        "limits on the median CPU time the gunicorn worker spent per operation (PAR / DOT; for "
+        "the throughput target, PAR's CPU per push must not exceed DOT's per token), which "
+        "other processes on the machine disturb far less than wall-clock time."
+    )
+    add("")
+
+
+def write_key_figures(add: Any, runs: list[dict[str, Any]]) -> None:
+    add("## Key figures (1 worker)")
+    add("")
+    add(
+        "Median wall-clock latency seen by the client, and the median CPU time the gunicorn "
+        "worker spent on it (a figure other processes on the machine hardly disturb). A "
+        "login is the sum of its requests."
+    )
+    add("")
+    add(
+        f"| database | scenario | PAR ms | DOT ms | {TIMES}latency | PAR CPU ms | DOT CPU ms "
+        f"| {TIMES}CPU | queries PAR / DOT |"
+    )
+    add("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    for run in runs:
+        if run["workers"] != 1:
+            continue
+        par, dot = run["par"], run["dot"]
+        add(
+            f"| {DATABASE_NAMES[run['database']]} | {scenario_name(run)} | {ms(par['median_ms'])} | "
+            f"{ms(dot['median_ms'])} | {run['latency_ratio']:.2f} | {ms(par['cpu_median_ms'])} | "
+            f"{ms(dot['cpu_median_ms'])} | {par['cpu_median_ms'] / dot['cpu_median_ms']:.2f} | "
+            f"{par['queries']:g} / {dot['queries']:g} |"
+        )
+    add("")
+
+
+def write_method(add: Any, report: dict[str, Any]) -> None:
+    sizes = report["sizes"]
+    add("## What is measured, and how")
+    add("")
+    add(
+        "`bench/run.py` serves `example_project` with gunicorn (sync workers) on 127.0.0.1, "
+        "with `bench/settings.py` (the example's settings, `DEBUG = False`, persistent database "
+        "connections `CONN_MAX_AGE=600`, and the switches below). Every pair of operations is "
+        "timed in alternated batches within one server: A B, B A, A B, … so that a burst of "
+        "load from elsewhere falls on both sides alike. Each batch runs as many client threads "
+        "as the server has workers (closed loop), so with 1 worker the figures are latencies "
+        "and with several they are saturated throughput. The load generator (Python, "
+        "`http.client`, one connection per request as sync workers close it anyway) runs on "
+        "the same two cores."
+    )
+    add("")
+    add("| pair | PAR side (A) | DOT side (B) |")
+    add("| --- | --- | --- |")
+    add(
+        "| client auth | `POST /o/par/` with `client_secret_basic`, client `demo-rp` (hashed) or "
+        "`bench-code-plain` | `POST /o/token/` `grant_type=client_credentials`, `client_secret_basic`, "
+        "client `bench-cc-hashed` or `bench-cc-plain`: same secret, stored the same way |"
+    )
+    add(
+        "| consent page | `GET /o/authorize/?client_id&request_uri` (pushed beforehand, untimed) | "
+        "`GET /o/authorize/?response_type=code&…` with the same parameters |"
+    )
+    add(
+        "| full login | push + consent page + consent POST + code exchange (PKCE, "
+        "`client_secret_basic`) | consent page + consent POST + code exchange |"
+    )
+    add("")
+    add(
+        "Every request is checked (201 and a `request_uri`, 200 and a consent form, 302 with a "
+        "code, 200 with an `id_token`); a run with any other answer stops. The user `demo` is "
+        "logged in (one session per client thread); scopes `openid profile read`, so the code "
+        "exchange signs an ID token. Secrets are hashed with DOT's default (Django's PBKDF2, "
+        "1,000,000 iterations) or stored plain (`hash_client_secret=False`)."
+    )
+    add("")
+    add(
+        "**Verified-secret cache.** *Off*: `VERIFIED_SECRET_CACHE_SECONDS = 0`, DOT's own "
+        'validator. *On*: `OAUTH2_PAR["VERIFIED_SECRET_CACHE_SECONDS"] = 600` for the PAR '
+        'endpoint and `OAUTH2_VALIDATOR_CLASS = "bench.validators.CachedSecretValidator"` '
+        "(`VerifiedSecretCacheMixin` + DOT's `OAuth2Validator`) for the token endpoint, with "
+        "Django's `RedisCache` on 127.0.0.1:6379 for every worker count (a locmem cache would "
+        "be per process). Plain secrets never use the cache, so plain scenarios run with it off "
+        "only; the consent page involves no client secret and runs with it off only."
+    )
+    add("")
+    add(
+        "**Queries and server time.** `bench.middleware.MeasureMiddleware`, outermost in "
+        "`MIDDLEWARE`, counts every SQL statement Django sends during the request "
+        "(`connection.execute_wrapper`; savepoints and the session save included) and reports "
+        "it with the request's wall and thread-CPU time in response headers. The server CPU "
+        "time leaves out PostgreSQL's and Redis's own processes."
+    )
+    add("")
+    add(
+        f"**Sizes.** {sizes['rounds']} rounds per pair, {sizes['single']} single requests or "
+        f"{sizes['flow']} logins per worker per batch; pairs that hash a secret on every request "
+        f"(cache off) {sizes['cold_rounds']} rounds of {sizes['cold_single']} requests or "
+        f"{sizes['cold_flow']} login(s) per worker. Each side is warmed up with "
+        f"{sizes['warmup']} tasks per worker first. p99 over few samples is close to the maximum; "
+        "the `n` columns say how many."
+    )
+    add("")
+
+
+def write_database(add: Any, database: str, runs: list[dict[str, Any]]) -> None:
+    if not runs:
+        return
+    add(f"## {DATABASE_NAMES[database]}: every configuration")
+    add("")
+    add(
+        "Latency: median / p99 in ms (n requests or logins per side). Throughput: median over "
+        "rounds, per second. Ratios are PAR / DOT; for latency the per-round interquartile "
+        "range follows in brackets."
+    )
+    add("")
+    add(
+        f"| scenario | workers | PAR ms | DOT ms | {TIMES}latency | PAR /s | DOT /s | {TIMES}throughput "
+        "| CPU ms PAR / DOT | queries PAR / DOT | n |"
+    )
+    add("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    for run in runs:
+        par, dot = run["par"], run["dot"]
+        low, _mid, high = run["latency_ratio_rounds"]
+        add(
+            f"| {scenario_name(run)} | {run['workers']} | {ms(par['median_ms'])} / {ms(par['p99_ms'])} | "
+            f"{ms(dot['median_ms'])} / {ms(dot['p99_ms'])} | {run['latency_ratio']:.2f} "
+            f"[{low:.2f}{DASH}{high:.2f}] | {fmt(par['throughput'])} | {fmt(dot['throughput'])} | "
+            f"{run['throughput_ratio']:.2f} | {ms(par['cpu_median_ms'])} / {ms(dot['cpu_median_ms'])} | "
+            f"{par['queries']:g} / {dot['queries']:g} | {par['n']} |"
+        )
+    add("")
+
+
+def write_steps(add: Any, report: dict[str, Any], runs: list[dict[str, Any]]) -> None:
+    logins = [run for run in runs if run["key"] == "login-plain" and run["workers"] == 1]
+    if not logins:
+        return
+    add("## Where a login's time goes (plain secret, 1 worker)")
+    add("")
+    add("Median server CPU time in ms per step, and SQL queries per step.")
+    add("")
+    add("| database | login | push | consent page | consent POST | code exchange | total |")
+    add("| --- | --- | --- | --- | --- | --- | --- |")
+    names = ("push", "authorize", "consent", "exchange")
+    for run in logins:
+        steps = {side: {step["name"]: step for step in run[side]["steps"]} for side in ("par", "dot")}
+        totals = {side: sum(step["cpu_median_ms"] for step in steps[side].values()) for side in steps}
+        for side in ("par", "dot"):
+            cells = []
+            for name in names:
+                step = steps[side].get(name)
+                cells.append(f"{ms(step['cpu_median_ms'])} ms, {step['queries']:g} q" if step else "—")
+            queries = sum(step["queries"] for step in steps[side].values())
+            add(
+                f"| {DATABASE_NAMES[run['database']]} | {run[side]['label']} | "
+                + " | ".join(cells)
+                + f" | {ms(totals[side])} ms, {queries:g} q |"
+            )
+        cells = []
+        for name in names:
+            par, dot = steps["par"].get(name), steps["dot"].get(name)
+            extra = (par["cpu_median_ms"] if par else 0.0) - (dot["cpu_median_ms"] if dot else 0.0)
+            cells.append(f"{extra:+.1f} ms ({extra / totals['dot'] * 100:+.0f} %)")
+        extra = totals["par"] - totals["dot"]
+        add(
+            f"| {DATABASE_NAMES[run['database']]} | *PAR minus classic (share of a classic login)* | "
+            + " | ".join(cells)
+            + f" | {extra:+.1f} ms ({extra / totals['dot'] * 100:+.0f} %) |"
+        )
+    add("")
+    add(
+        "Per-step medians do not add up exactly to the median of whole logins. The classic "
+        "side runs with django-oauth-par installed, so its authorization requests include the "
+        "middleware's one query deciding whether the client must use PAR (`par_required`)."
+    )
+    add("")
+    profiles = report.get("profiles", {})
+    if profiles:
+        links = ", ".join(f"[{name}]({name})" for name in profiles.values())
+        add(
+            "In-process profiles of both logins (Django's test client, no HTTP; every step's SQL "
+            f"and its costliest functions): {links}, made by `bench/run.py --profile` with "
+            "`python -m bench.profile_steps`."
+        )
+        add("")
+
+
+def write_warm_cold(add: Any, report: dict[str, Any]) -> None:
+    results = report.get("warm_cold")
+    if not results:
+        return
+    add("## Verified-secret cache: warm against cold")
+    add("")
+    add(
+        "In-process (`python -m bench.prepare warmcold`): the validator's `_check_secret` with "
+        "`VerifiedSecretCacheMixin`, and a whole client authentication as DOT's token endpoint "
+        "does it (`authenticate_client` with a Basic header: the client's row from the database, "
+        "then the secret). *Cold*: the stored hash was never verified (a fresh salt each time), so "
+        "PBKDF2 runs; *warm*: a cache hit (one HMAC, one cache read). Medians."
+    )
+    add("")
+    add(f"| cache | level | cold ms | warm ms | warm p99 ms | warm is faster by | ≥ 50{TIMES} |")
+    add("| --- | --- | --- | --- | --- | --- | --- |")
+    for result in results:
+        for level, title in (("check", "secret check"), ("authenticate", "client authentication")):
+            figures = result[level]
+            add(
+                f"| {result['backend']} | {title} | {figures['cold_us'] / 1e3:.0f} | "
+                f"{figures['warm_us'] / 1e3:.3f} | {figures['warm_p99_us'] / 1e3:.2f} | "
+                f"{figures['speedup']:,.0f}{TIMES} | {'yes' if figures['speedup'] >= 50 else 'no'} |"
+            )
+    add("")
+    lowest = min(result["authenticate"]["speedup"] for result in results)
+    add(
+        f"Target: the warm path at least 50{TIMES} faster than the cold one per authentication: "
+        f"**{'met' if lowest >= 50 else 'not met'}** (lowest {lowest:,.0f}{TIMES}, a whole client "
+        "authentication with Redis)."
+    )
+    add("")
+    served = {
+        (run["database"], run["cache"]): run
+        for run in report["runs"]
+        if run["key"] == "auth-hashed" and run["workers"] == 1
+    }
+    for database in report["databases"]:
+        cold, warm = served.get((database, "off")), served.get((database, "redis"))
+        if cold and warm:
+            add(
+                f"Over HTTP ({DATABASE_NAMES[database]}, 1 worker), a push with a hashed secret takes "
+                f"{ms(cold['par']['median_ms'])} ms cold and {ms(warm['par']['median_ms'])} ms warm "
+                f"({TIMES}{cold['par']['median_ms'] / warm['par']['median_ms']:.0f}); DOT's token endpoint "
+                f"{ms(cold['dot']['median_ms'])} ms and {ms(warm['dot']['median_ms'])} ms. (Over HTTP "
+                "the warm figure is mostly the request itself, so the ratio is smaller.)"
+            )
+            add("")
+
+
+def write_scale(add: Any, report: dict[str, Any], runs: list[dict[str, Any]]) -> None:
+    add("## Scale notes")
+    add("")
+    for database in ("postgres", "sqlite"):
+        pushes = [run for run in runs if run["key"] == "auth-plain" and run["database"] == database]
+        if not pushes:
+            continue
+        add(
+            f"**Pushes per second on {DATABASE_NAMES[database]}** (plain secret, as many client "
+            "threads as workers; the machine has "
+            f"{report['machine']['cores']} cores shared with the load generator and the database):"
+        )
+        add("")
+        add(
+            "| workers | pushes/s | per worker | worker CPU per push | tokens/s (client_credentials) "
+            "| per worker | worker CPU per token | others' CPU share meanwhile |"
+        )
+        add("| --- | --- | --- | --- | --- | --- | --- | --- |")
+        windows = {window["what"]: window for window in report.get("load_windows", [])}
+        for run in pushes:
+            workers = run["workers"]
+            window = windows.get(f"{database}, {workers_text(workers)}, secret cache off")
+            others = f"{window['others_share'] * 100:.0f} %" if window else "?"
+            add(
+                f"| {workers} | {fmt(run['par']['throughput'])} | "
+                f"{fmt(run['par']['throughput'] / workers)} | {run['par']['cpu_median_ms']:.2f} ms | "
+                f"{fmt(run['dot']['throughput'])} | {fmt(run['dot']['throughput'] / workers)} | "
+                f"{run['dot']['cpu_median_ms']:.2f} ms | {others} |"
+            )
+        add("")
+        add(
+            "Two cores are shared by the workers, the load generator (one Python thread per "
+            "worker, closed loop: a worker idles while its client thread handles the answer and "
+            "prepares the next request, so more workers than cores can still raise the total), the "
+            "database and other people's processes. The totals of different rows also move with "
+            "the load from elsewhere (last column; the rows ran minutes apart): compare push and "
+            "token within a row, measured in alternation. The worker CPU per push bounds what one "
+            "fully busy core could serve (1000 / ms pushes per second), database time excluded."
+        )
+        add("")
+    cleanup = report.get("cleanup")
+    if cleanup:
+        add(
+            f"**Cleanup.** `manage.py clearpushedrequests` (default batch size 5000) on "
+            f"{DATABASE_NAMES[cleanup['database']]}, after {cleanup['rows']:,} expired rows were "
+            f"bulk-inserted with one SQL statement ({cleanup['insert_seconds']:.1f} s): "
+            f"{cleanup['command_seconds']:.1f} s for the command, of which about "
+            f"{cleanup['startup_seconds']:.1f} s is start-up (the same command on an empty table), so "
+            f"**{cleanup['rows_per_second']:,.0f} rows deleted per second**. It printed: "
+            f"“{cleanup['output']}”; {cleanup['rows_after']:,} rows (unexpired, from the timed runs) "
+            "were left."
+        )
+        add("")
+
+
+def write_load(add: Any, report: dict[str, Any]) -> None:
+    add("## Load during the run")
+    add("")
+    add(
+        "Other people's processes share this machine. For each part of the run: the load "
+        "average before and after, and how the machine's CPU (both cores, 100 %) was shared "
+        "between this benchmark (the script, its gunicorn servers and helper commands), the "
+        "PostgreSQL and Redis servers (which may also be serving others), and everything else."
+    )
+    add("")
+    add("| part | seconds | load before | load after | benchmark | PostgreSQL + Redis | others |")
+    add("| --- | --- | --- | --- | --- | --- | --- |")
+    for window in report["load_windows"]:
+        add(
+            f"| {window['what']} | {window['wall']:.0f} | {window['load_before']} | "
+            f"{window['load_after']} | {window['own_share'] * 100:.0f} % | "
+            f"{window['services_share'] * 100:.0f} % | {window['others_share'] * 100:.0f} % |"
+        )
+    for note in report.get("notes", []):
+        add(f"\nNote: {note}")
+    add("")
+
+
+# The chart ---------------------------------------------------------------------------------------
+
+
+def draw_chart(report: dict[str, Any], runs: list[dict[str, Any]], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Patch
+
+    ones = [run for run in runs if run["workers"] == 1]
+    labels = list(dict.fromkeys(scenario_name(run) for run in sorted_runs(ones)))
+    databases = [name for name in DATABASE_NAMES if any(run["database"] == name for run in ones)]
+    colours = {"sqlite": "#4C72B0", "postgres": "#DD8452"}
+
+    figure, (left, right) = plt.subplots(
+        1, 2, figsize=(14, 0.55 * len(labels) + 2.8), gridspec_kw={"width_ratios": [1.35, 1]}
+    )
+    height = 0.8 / max(1, len(databases))
+    values = []
+    for index, database in enumerate(databases):
+        for row, label in enumerate(labels):
+            run = next((r for r in ones if r["database"] == database and scenario_name(r) == label), None)
+            if run is None:
+                continue
+            met = verdict(run)[0]
+            y = row + (index - (len(databases) - 1) / 2) * height
+            value = cost(run)
+            values.append(value)
+            left.barh(
+                y,
+                value,
+                height=height * 0.9,
+                color=colours[database],
+                edgecolor="black" if not met else colours[database],
+                hatch="//" if not met else None,
+            )
+            par, dot = run["par"]["median_ms"], run["dot"]["median_ms"]
+            limit = 1.0 if run["target"] == "throughput" else LATENCY_LIMITS[run["target"]]
+            left.text(
+                max(value, limit) + 0.04,
+                y,
+                f"{TIMES}{value:.2f}  ({ms(par)} vs {ms(dot)} ms)",
+                va="center",
+                fontsize=8,
+            )
+    for row, label in enumerate(labels):
+        run = next(r for r in ones if scenario_name(r) == label)
+        limit = 1.0 if run["target"] == "throughput" else LATENCY_LIMITS[run["target"]]
+        left.plot([limit, limit], [row - 0.45, row + 0.45], color="black", linewidth=2.5, zorder=3)
+    left.axvline(1.0, color="grey", linewidth=0.8, linestyle=":", zorder=0)
+    left.set_yticks(range(len(labels)), labels)
+    left.invert_yaxis()
+    left.set_xlabel(
+        "PAR time per operation / DOT's (1 worker; client auth: inverse throughput ratio). Lower is better."
+    )
+    left.set_title(
+        "What PAR costs relative to DOT's equivalent\n"
+        "black tick: the target's limit; hatched: target missed; in brackets: median latencies"
+    )
+    handles = [Patch(color=colours[database], label=DATABASE_NAMES[database]) for database in databases]
+    handles.append(Patch(facecolor="white", edgecolor="black", hatch="//", label="target missed"))
+    left.legend(handles=handles, loc="upper right")
+    left.set_xlim(0, max(2.6, max(values, default=1.0) * 1.45))
+
+    # Right: throughput against workers, push and token (plain secret), per database.
+    for database in databases:
+        pushes = [run for run in runs if run["key"] == "auth-plain" and run["database"] == database]
+        if not pushes:
+            continue
+        workers = [run["workers"] for run in pushes]
+        right.plot(
+            workers,
+            [run["par"]["throughput"] for run in pushes],
+            marker="o",
+            color=colours[database],
+            label=f"PAR push, {DATABASE_NAMES[database]}",
+        )
+        right.plot(
+            workers,
+            [run["dot"]["throughput"] for run in pushes],
+            marker="s",
+            linestyle="--",
+            color=colours[database],
+            label=f"DOT token (client_credentials), {DATABASE_NAMES[database]}",
+        )
+    right.set_xlabel("gunicorn sync workers (2 CPU cores)")
+    right.set_ylabel("per second (median over rounds)")
+    right.set_title("Pushes and tokens per second, plain client secret\n(as many client threads as workers)")
+    right.set_xticks(sorted({run["workers"] for run in runs}))
+    right.set_ylim(bottom=0)
+    right.grid(alpha=0.3)
+    right.legend(fontsize=8, loc="lower left")
+    stamp = report["machine"]["date"] + (" — QUICK RUN" if report["quick"] else "")
+    figure.suptitle(f"django-oauth-par against django-oauth-toolkit — {stamp}", fontsize=12)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
