@@ -96,10 +96,10 @@ class Sizes:
 
 FULL = Sizes(
     rounds=14,
-    cold_rounds=5,
+    cold_rounds=12,
     single=20,
     flow=8,
-    cold_single=2,
+    cold_single=3,
     cold_flow=1,
     warmup=4,
     warm_cold_runs=(6, 5000),

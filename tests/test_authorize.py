@@ -811,3 +811,19 @@ def test_par_required_set_through_the_admin(client, browser, superuser, confiden
     assert confidential.redirect_uris.split() == [REDIRECT_URI, OTHER_REDIRECT_URI]
     uri = pushed_uri(client, state="after-admin")
     assert code_from(consent(browser, authorize_url(uri)))["state"] == "after-admin"
+
+
+def test_defaults_fill_in_what_the_push_left_out(client, signed_in, db):
+    """No redirect_uri (one is registered) and no scope (DOT's default): the consent POST
+    takes both from the server's own defaults, as a classic request would."""
+    app = make_client("single-uri-client")
+    app.redirect_uris = REDIRECT_URI
+    app.save()
+    params = auth_params(client_id="single-uri-client", redirect_uri=None, scope=None)
+    response = push(client, params, client_id="single-uri-client")
+    assert response.status_code == 201, response.content
+    url = authorize_url(response.json()["request_uri"], client_id="single-uri-client")
+    code = code_from(consent(signed_in, url, scope="write", redirect_uri="https://evil.example/"))["code"]
+    tokens = exchange(client, code, client_id="single-uri-client")
+    assert tokens.status_code == 200, tokens.content
+    assert tokens.json()["scope"] == "read"  # DEFAULT_SCOPES of the example settings
