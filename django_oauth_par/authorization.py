@@ -23,6 +23,7 @@ from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import resolve_url
 from django.utils import timezone
 from oauth2_provider.exceptions import FatalClientError, OAuthToolkitError
+from oauth2_provider.forms import AllowForm
 from oauth2_provider.settings import oauth2_settings
 from oauth2_provider.views import AuthorizationView
 from oauthlib.oauth2.rfc6749 import errors as oauth2_errors
@@ -37,19 +38,9 @@ from .validators import PushedApplicationMixin, pushed_application, with_mixin
 
 log = logging.getLogger("django_oauth_par")
 
-#: The AllowForm fields whose values come from the pushed request, never from the browser.
-PUSHED_FORM_FIELDS = (
-    "redirect_uri",
-    "scope",
-    "nonce",
-    "client_id",
-    "state",
-    "response_type",
-    "code_challenge",
-    "code_challenge_method",
-    "claims",
-    "resource",
-)
+#: The consent form's hidden fields (DOT's AllowForm): their values come from the pushed
+#: request, never from the browser. Read from the form, so a field DOT adds is covered too.
+PUSHED_FORM_FIELDS = tuple(name for name, field in AllowForm.base_fields.items() if field.widget.is_hidden)
 
 
 class PushedAuthorizationMixin:
