@@ -118,7 +118,7 @@ def read_form_body(request: HttpRequest) -> list[tuple[str, str]]:
     repeated = sorted(name for name, count in Counter(name for name, _ in pairs).items() if count > 1)
     repeated = [name for name in repeated if name not in MULTI_VALUED]
     if repeated:
-        raise ParError("invalid_request", f"The parameter {_shown(repeated[0])} is repeated.")
+        raise ParError("invalid_request", f"The parameter {audit.printable(repeated[0], 40)} is repeated.")
     return pairs
 
 
@@ -226,9 +226,3 @@ def store(client: Any, parameters: list[tuple[str, str]]) -> tuple[str, PushedRe
         expires_at=now + timedelta(seconds=par_settings.REQUEST_URI_LIFETIME),
     )
     return request_uri, pushed_request
-
-
-def _shown(name: str) -> str:
-    """A parameter name as it may appear in an error description: short and printable."""
-    name = "".join(ch if ch.isprintable() else "?" for ch in name)
-    return name if len(name) <= 40 else name[:40] + "…"
