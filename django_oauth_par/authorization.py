@@ -22,13 +22,11 @@ from django.db import DatabaseError, router, transaction
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import resolve_url
 from django.utils import timezone
-from oauth2_provider.exceptions import FatalClientError, OAuthToolkitError
-from oauth2_provider.forms import AllowForm
 from oauth2_provider.settings import oauth2_settings
-from oauth2_provider.views import AuthorizationView
 from oauthlib.oauth2.rfc6749 import errors as oauth2_errors
 
 from . import audit
+from .compat import AllowForm, AuthorizationView, FatalClientError, NativeParBypassMixin, OAuthToolkitError
 from .exceptions import UNAVAILABLE, ParError
 from .logins import last_login_of
 from .models import PushedRequest
@@ -43,7 +41,7 @@ log = logging.getLogger("django_oauth_par")
 PUSHED_FORM_FIELDS = tuple(name for name, field in AllowForm.base_fields.items() if field.widget.is_hidden)
 
 
-class PushedAuthorizationMixin:
+class PushedAuthorizationMixin(NativeParBypassMixin):
     """Overrides for an ``AuthorizationView`` whose request is a pushed one."""
 
     request: HttpRequest

@@ -7,9 +7,8 @@ from urllib.parse import urljoin
 
 from django.http import HttpRequest, HttpResponse
 from django.urls import NoReverseMatch, reverse
-from oauth2_provider.views import ConnectDiscoveryInfoView
-from oauth2_provider.views.metadata import OAuthServerMetadataView
 
+from .compat import ConnectDiscoveryInfoView, OAuthServerMetadataView
 from .conf import par_settings
 
 PUSH_URL_NAME = "oauth_par:push"

@@ -16,10 +16,10 @@ from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.http.multipartparser import MultiPartParserError
 from django.utils.deprecation import MiddlewareMixin
-from oauth2_provider.views import AuthorizationView
 
 from . import audit
 from .authorization import pushed_view_class, short_query
+from .compat import AuthorizationView
 from .exceptions import UNAVAILABLE, ParError
 from .metadata import add_par_metadata, is_metadata_view
 from .pages import error_page

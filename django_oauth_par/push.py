@@ -26,7 +26,7 @@ from .exceptions import ParError
 from .models import REQUEST_URI_PREFIX, PushedRequest, reference_digest
 
 if TYPE_CHECKING:
-    from oauth2_provider.oauth2_backends import OAuthLibCore
+    from .compat import OAuthLibCore
 
 FORM_MEDIA_TYPE = "application/x-www-form-urlencoded"
 #: Parameters that may be given more than once (RFC 8707 §2); all others are refused when repeated.

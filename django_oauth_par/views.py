@@ -8,9 +8,9 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
-from oauth2_provider.views.mixins import OAuthLibMixin
 
 from . import audit
+from .compat import OAuthLibMixin
 from .exceptions import UNAVAILABLE, ParError
 from .push import push
 from .validators import VerifiedSecretCacheMixin, with_mixin

@@ -7,8 +7,9 @@ from oauth2_provider import urls as dot_urls
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
-    path("o/", include("oauth2_provider.urls", namespace="oauth2_provider")),
+    # Before DOT's: DOT >= 3.5 routes a par/ of its own (check oauth_par.E007).
     path("o/", include("django_oauth_par.urls")),
+    path("o/", include("oauth2_provider.urls", namespace="oauth2_provider")),
     # RFC 8414 wants the metadata at the origin's root.
     path("", include((dot_urls.metadata_urlpatterns, "oauth2_metadata"))),
     path("", include("example_project.demo.urls")),
