@@ -16,7 +16,7 @@ from .models import ClientPolicy, PushedRequest
 RECENT_PUSHES = 10
 
 
-class ClientPolicyInline(admin.StackedInline):
+class ClientPolicyInline(admin.StackedInline):  # type: ignore[type-arg]  # not generic at run time
     """``require_pushed_authorization_requests`` on the client's own admin page."""
 
     model = ClientPolicy
@@ -74,7 +74,7 @@ def add_policy_inline(site: admin.AdminSite = admin.site) -> None:
 
 
 @admin.register(PushedRequest)
-class PushedRequestAdmin(admin.ModelAdmin):
+class PushedRequestAdmin(admin.ModelAdmin):  # type: ignore[type-arg]  # not generic at run time
     """Read-only: the reference and the pushed values are never shown."""
 
     list_display = (

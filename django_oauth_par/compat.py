@@ -24,15 +24,15 @@ try:  # DOT >= 3.5: modules split by role
     from oauth2_provider.core.backends_oauthlib import OAuthLibCore
     from oauth2_provider.core.exceptions import FatalClientError, OAuthToolkitError
 except ImportError:  # DOT 3.0 - 3.4
-    from oauth2_provider.exceptions import FatalClientError, OAuthToolkitError  # type: ignore[no-redef]
-    from oauth2_provider.forms import AllowForm  # type: ignore[no-redef]
-    from oauth2_provider.oauth2_backends import OAuthLibCore  # type: ignore[no-redef]
-    from oauth2_provider.views import (  # type: ignore[no-redef]
+    from oauth2_provider.exceptions import FatalClientError, OAuthToolkitError
+    from oauth2_provider.forms import AllowForm
+    from oauth2_provider.oauth2_backends import OAuthLibCore
+    from oauth2_provider.views import (
         AuthorizationView,
         ConnectDiscoveryInfoView,
     )
-    from oauth2_provider.views.metadata import OAuthServerMetadataView  # type: ignore[no-redef]
-    from oauth2_provider.views.mixins import OAuthLibMixin  # type: ignore[no-redef]
+    from oauth2_provider.views.metadata import OAuthServerMetadataView
+    from oauth2_provider.views.mixins import OAuthLibMixin
 
 try:  # DOT >= 3.5 ships its own PAR endpoint
     from oauth2_provider.authorization_server.views.par import (

@@ -70,9 +70,9 @@ def push(request: HttpRequest, core: OAuthLibCore) -> tuple[str, int]:
 
 def read_form_body(request: HttpRequest) -> list[tuple[str, str]]:
     """The body's parameters in order, after every check that needs no database."""
-    if request.content_type.lower() != FORM_MEDIA_TYPE:
+    if (request.content_type or "").lower() != FORM_MEDIA_TYPE:
         raise ParError("invalid_request", f"The request body must be {FORM_MEDIA_TYPE}.", status=415)
-    charset = request.content_params.get("charset", "utf-8").strip().lower()
+    charset = (request.content_params or {}).get("charset", "utf-8").strip().lower()
     if charset not in ("utf-8", "utf8"):
         raise ParError("invalid_request", "The request body must be encoded as UTF-8.", status=415)
 

@@ -109,6 +109,8 @@ def par_required(client_ids: Iterable[str]) -> bool:
     ids = {client_id for client_id in client_ids if client_id}
     if not ids:
         return False
-    return ClientPolicy.objects.filter(
-        application__client_id__in=ids, require_pushed_authorization_requests=True
-    ).exists()
+    return bool(
+        ClientPolicy.objects.filter(
+            application__client_id__in=ids, require_pushed_authorization_requests=True
+        ).exists()
+    )

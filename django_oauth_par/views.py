@@ -19,7 +19,7 @@ try:  # Django >= 5.1
     from django.contrib.auth.decorators import login_not_required
 except ImportError:  # pragma: no cover - Django 4.2
 
-    def login_not_required(view: Any) -> Any:
+    def login_not_required(view: Any) -> Any:  # type: ignore[misc]  # stubs know only Django >= 5.1
         return view
 
 
