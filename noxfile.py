@@ -1,7 +1,7 @@
 """The version matrix and the checks beyond the main test run.
 
     nox -l                      # every session
-    nox -s tests                # Python x Django x DOT 3.0 / 3.4, SQLite
+    nox -s tests                # Python x Django x DOT 3.4.0 / newest 3.4, SQLite
     nox -s tests_postgres       # the main row on PostgreSQL
     nox -s dotnext compare      # DOT's development wheel: whole suite, and the comparison with DOT's PAR
     nox -s mypy package migrations
@@ -33,7 +33,8 @@ DJANGO_PYTHONS = {
     "5.2": ["3.10", "3.11", "3.12", "3.13"],
     "6.0": ["3.12", "3.13"],
 }
-DOTS = {"3.0": "django-oauth-toolkit>=3.0,<3.1", "3.4": "django-oauth-toolkit>=3.4,<3.5"}
+#: The oldest DOT supported and the newest 3.4 (DOT 3.0 - 3.3 lack RFC 8414 metadata and RFC 8707).
+DOTS = {"3.4.0": "django-oauth-toolkit==3.4.0", "3.4": "django-oauth-toolkit>=3.4,<3.5"}
 PYTHONS = sorted({python for pythons in DJANGO_PYTHONS.values() for python in pythons})
 #: The fast suite (no browser, no live server, no DOT-development comparison).
 FAST = ["-m", "not e2e and not live and not dotnext"]
@@ -162,7 +163,7 @@ def package(session: nox.Session) -> None:
 
 
 @nox.session(python=MAIN_PYTHON)
-@nox.parametrize("dot", ["3.0", "3.4", "dev"])
+@nox.parametrize("dot", ["3.4.0", "3.4", "dev"])
 def migrations(session: nox.Session, dot: str) -> None:
     """No model change without its migration, on the oldest, newest and next DOT."""
     install(session, MAIN_DJANGO, None if dot == "dev" else dot)

@@ -3,7 +3,10 @@
 DOT's next release moves its modules into role packages (``core``,
 ``authorization_server``, ``resource_server``); the old paths still import but warn
 and are announced for removal in DOT 4.0. Every other module of this app imports
-DOT through here, so the choice is made once and neither DOT warns.
+DOT's moved modules through here, so the choice is made once and neither DOT warns.
+
+DOT 3.4 is the oldest supported: DOT 3.0 - 3.3 have no RFC 8414 metadata view and no
+RFC 8707 resource indicators, which this app builds on.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from oauth2_provider.oauth2_validators import is_valid_resource_uri
 from oauth2_provider.settings import DEFAULTS as _DOT_DEFAULTS
 
 try:  # DOT >= 3.5: modules split by role
@@ -23,7 +27,7 @@ try:  # DOT >= 3.5: modules split by role
     )
     from oauth2_provider.core.backends_oauthlib import OAuthLibCore
     from oauth2_provider.core.exceptions import FatalClientError, OAuthToolkitError
-except ImportError:  # DOT 3.0 - 3.4
+except ImportError:  # DOT 3.4
     from oauth2_provider.exceptions import FatalClientError, OAuthToolkitError
     from oauth2_provider.forms import AllowForm
     from oauth2_provider.oauth2_backends import OAuthLibCore
@@ -34,13 +38,6 @@ except ImportError:  # DOT 3.0 - 3.4
     from oauth2_provider.views.metadata import OAuthServerMetadataView
     from oauth2_provider.views.mixins import OAuthLibMixin
 
-try:  # DOT >= 3.5 ships its own PAR endpoint
-    from oauth2_provider.authorization_server.views.par import (
-        PushedAuthorizationRequestView as NativePushView,
-    )
-except ImportError:  # DOT 3.0 - 3.4
-    NativePushView = None
-
 __all__ = [
     "DOT_HAS_NATIVE_PAR",
     "AllowForm",
@@ -48,12 +45,12 @@ __all__ = [
     "ConnectDiscoveryInfoView",
     "FatalClientError",
     "NativeParBypassMixin",
-    "NativePushView",
     "OAuthLibCore",
     "OAuthLibMixin",
     "OAuthServerMetadataView",
     "OAuthToolkitError",
     "dot_authenticates_client_assertions",
+    "is_valid_resource_uri",
     "native_par_enabled",
 ]
 

@@ -15,12 +15,12 @@ from urllib.parse import parse_qsl, urlencode
 from django.db import DataError
 from django.http import HttpRequest
 from django.utils import timezone
-from oauth2_provider.oauth2_validators import is_valid_resource_uri
 from oauthlib import oauth2
 from oauthlib.common import Request as OAuthlibRequest
 from oauthlib.oauth2.rfc6749 import utils
 
 from . import audit, throttling
+from .compat import is_valid_resource_uri
 from .conf import par_settings
 from .exceptions import ParError
 from .models import REQUEST_URI_PREFIX, PushedRequest, reference_digest
