@@ -9,6 +9,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import urlencode
 
 import pytest
 from django.conf import settings
@@ -19,7 +20,7 @@ from django_oauth_par import checks
 from django_oauth_par.compat import DOT_HAS_NATIVE_PAR
 from django_oauth_par.models import PushedRequest
 
-from .conftest import authorize_url, pushed_uri
+from .conftest import auth_params, authorize_url, pushed_uri
 
 THIS_MODULE = __name__
 ROOT = Path(__file__).resolve().parents[1]
@@ -148,3 +149,48 @@ def test_no_deprecation_warning_from_dot_on_import():
         check=False,
     )
     assert result.returncode == 0, result.stderr[-3000:]
+
+
+@native_only
+def test_private_key_jwt_push_uses_dots_own_client_keys(client, db):
+    """DOT >= 3.5 keeps client keys on the Application and verifies RFC 7523 assertions itself."""
+    import json
+    import time
+    import uuid
+
+    from jwcrypto import jwk, jwt
+
+    from django_oauth_par.compat import dot_authenticates_client_assertions
+
+    from .conftest import make_client
+
+    assert dot_authenticates_client_assertions()
+    key = jwk.JWK.generate(kty="RSA", size=2048, kid="client-key")
+    make_client(
+        "jwt-client",
+        token_endpoint_auth_method="private_key_jwt",
+        client_jwks=json.dumps({"keys": [json.loads(key.export_public())]}),
+    )
+    now = int(time.time())
+    claims = {
+        "iss": "jwt-client",
+        "sub": "jwt-client",
+        "aud": "http://testserver/o/par/",
+        "jti": str(uuid.uuid4()),
+        "iat": now,
+        "exp": now + 60,
+    }
+    assertion = jwt.JWT(header={"alg": "RS256", "kid": "client-key"}, claims=claims)
+    assertion.make_signed_token(key)
+    body = {
+        **auth_params(client_id="jwt-client"),
+        "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+        "client_assertion": assertion.serialize(),
+    }
+    form = "application/x-www-form-urlencoded"
+    response = client.post("/o/par/", urlencode(body), content_type=form)
+    assert response.status_code == 201, response.content
+    stored = json.dumps(list(PushedRequest.objects.values()), default=str)
+    assert "client_assertion" not in stored
+    # The same assertion again is a replay (jti), refused by DOT's check.
+    assert client.post("/o/par/", urlencode(body), content_type=form).status_code == 401
