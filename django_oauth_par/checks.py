@@ -126,10 +126,11 @@ def check_native_par(app_configs: Any = None, **kwargs: Any) -> list[CheckMessag
     except Exception:  # noqa: BLE001 - a broken URLconf is Django's own check to report
         return messages
     if view_class is None or not issubclass(view_class, PushedAuthorizationRequestView):
+        other = f"{view_class.__module__}.{view_class.__qualname__}" if view_class else "a function view"
         messages.append(
             Error(
-                f"{push_path} is answered by another view ({getattr(view_class, '__name__', view_class)}), "
-                "not by django_oauth_par: an earlier URL pattern shadows it.",
+                f"{push_path} is answered by {other}, not by django_oauth_par: an earlier URL pattern "
+                "shadows it.",
                 hint='Include django_oauth_par.urls before oauth2_provider.urls: path("o/", '
                 'include("django_oauth_par.urls")) first. DOT >= 3.5 routes its own par/ even '
                 "when its PAR is disabled.",
