@@ -115,7 +115,7 @@ def check_native_par(app_configs: Any = None, **kwargs: Any) -> list[CheckMessag
                 'OAUTH2_PROVIDER["REQUIRE_PUSHED_AUTHORIZATION_REQUESTS"] is django-oauth-toolkit\'s own '
                 "switch; with django_oauth_par it guards only part of the authorization endpoint.",
                 hint='Remove it and set OAUTH2_PAR["REQUIRE_PUSHED_AUTHORIZATION_REQUESTS"] = True instead.',
-                id="oauth_par.E006",
+                id="oauth_par.E007",
             )
         )
     try:
@@ -134,7 +134,7 @@ def check_native_par(app_configs: Any = None, **kwargs: Any) -> list[CheckMessag
                 hint='Include django_oauth_par.urls before oauth2_provider.urls: path("o/", '
                 'include("django_oauth_par.urls")) first. DOT >= 3.5 routes its own par/ even '
                 "when its PAR is disabled.",
-                id="oauth_par.E007",
+                id="oauth_par.E008",
             )
         )
     return messages

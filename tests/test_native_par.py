@@ -61,10 +61,10 @@ def test_e005_dot_par_switched_on():
 
 
 @native_only
-def test_e006_dot_par_required_switch():
+def test_e007_dot_par_required_switch():
     with override_settings(OAUTH2_PROVIDER=dot_settings(REQUIRE_PUSHED_AUTHORIZATION_REQUESTS=True)):
         messages = checks.check_native_par()
-    assert ids(messages) == ["oauth_par.E006"]
+    assert ids(messages) == ["oauth_par.E007"]
     assert 'OAUTH2_PAR["REQUIRE_PUSHED_AUTHORIZATION_REQUESTS"] = True' in messages[0].hint
 
 
@@ -77,12 +77,12 @@ def test_no_message_for_dot_par_settings_a_dot_without_par_ignores():
 
 
 @native_only
-def test_e007_dot_urls_first_shadow_the_push_endpoint(client, confidential):
+def test_e008_dot_urls_first_shadow_the_push_endpoint(client, confidential):
     with override_settings(ROOT_URLCONF=THIS_MODULE):
         messages = checks.check_native_par()
         # What the check warns of: DOT's disabled endpoint answers, and nothing is pushed.
         response = client.post("/o/par/", {"client_id": "conf-client"})
-    assert ids(messages) == ["oauth_par.E007"]
+    assert ids(messages) == ["oauth_par.E008"]
     assert "before oauth2_provider.urls" in messages[0].hint
     assert response.status_code == 404
     assert not PushedRequest.objects.exists()
