@@ -80,6 +80,7 @@ def claim(request: HttpRequest, pushed: PushedRequest, outcome: str) -> None:
     of any number of racing requests gets to issue the authorization response.
     """
     now = timezone.now()
+    outcome = storable_outcome(outcome)
     spent = PushedRequest.objects.filter(pk=pushed.pk, consumed_at__isnull=True, expires_at__gt=now).update(
         consumed_at=now, outcome=outcome
     )
@@ -97,9 +98,15 @@ def claim(request: HttpRequest, pushed: PushedRequest, outcome: str) -> None:
 
 def record_outcome(pushed: PushedRequest, outcome: str) -> None:
     """Correct the outcome of a claimed request (its code creation ended in an error redirect)."""
+    outcome = storable_outcome(outcome)
     if outcome != pushed.outcome:
         PushedRequest.objects.filter(pk=pushed.pk).update(outcome=outcome)
         pushed.outcome = outcome
+
+
+def storable_outcome(outcome: str) -> str:
+    """``outcome`` cut to what the column holds: an error code of a site's own may be longer."""
+    return outcome[: PushedRequest._meta.get_field("outcome").max_length]
 
 
 def par_required(client_ids: Iterable[str]) -> bool:
