@@ -62,6 +62,8 @@ class PushedAuthorizationMixin(_Base):
         self.pushed = getattr(request, PUSHED_ATTRIBUTE, None)
         self.claimed = False
         self.silent = False
+        #: The consent form's hidden fields as stored, set by post() for get_form_kwargs().
+        self.stored_form_data: dict[str, str] | None = None
 
     @classmethod
     def get_validator_class(cls) -> type:
@@ -275,27 +277,29 @@ class PushedAuthorizationMixin(_Base):
         if params.get("redirect_uri") and params.get("scope"):
             # The usual case: the stored request names everything the form needs. oauthlib
             # validates it all again while issuing the code, so nothing is taken on trust.
-            self.stored_form_data = {name: params.get(name, "") for name in PUSHED_FORM_FIELDS}
+            stored = {name: params.get(name, "") for name in PUSHED_FORM_FIELDS}
         else:
             # Defaults (the registered redirect URI, the default scopes) come from oauthlib.
             try:
                 scopes, credentials = self.validate_authorization_request(request)
             except OAuthToolkitError as error:
                 return self.error_response(error, application=None)
-            self.stored_form_data = {
+            stored = {
                 **{name: credentials.get(name) or "" for name in PUSHED_FORM_FIELDS},
                 "scope": " ".join(scopes),
                 "claims": json.dumps(credentials["claims"]) if credentials.get("claims") else "",
             }
-        self.stored_form_data["resource"] = " ".join(params.getlist("resource"))
+        stored["resource"] = " ".join(params.getlist("resource"))
+        self.stored_form_data = stored
         return super().post(request, *args, **kwargs)
 
     def get_form_kwargs(self) -> dict[str, Any]:
         kwargs = super().get_form_kwargs()
-        if self.pushed is not None and "data" in kwargs:
+        stored = self.stored_form_data
+        if stored is not None and "data" in kwargs:
             data = kwargs["data"].copy()
             for name in PUSHED_FORM_FIELDS:
-                data.setlist(name, [self.stored_form_data[name]] if self.stored_form_data[name] else [])
+                data.setlist(name, [stored[name]] if stored[name] else [])
             kwargs["data"] = data
         return kwargs
 

@@ -169,3 +169,50 @@ def check_deployment(app_configs: Any = None, **kwargs: Any) -> list[CheckMessag
             )
         )
     return messages
+
+
+def _url_patterns(patterns: Any, prefix: str = "") -> Any:
+    """Every URLPattern in ``patterns``, with its route as written, through includes."""
+    from django.urls import URLPattern, URLResolver
+
+    for pattern in patterns:
+        if isinstance(pattern, URLResolver):
+            yield from _url_patterns(pattern.url_patterns, prefix + str(pattern.pattern))
+        elif isinstance(pattern, URLPattern):
+            yield prefix + str(pattern.pattern), pattern
+
+
+@register()
+def check_authorization_views(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """Every routed authorization view must be able to serve pushed requests.
+
+    Pushed requests go through the site's own view function (see ``binding``); one whose
+    class cannot be reached would have to be refused at run time. DOT's URL name
+    ``authorize`` whose view class cannot be seen at all would escape PAR entirely.
+    """
+    from django.urls import get_resolver
+
+    from .binding import authorization_view_class, can_serve_pushed_requests
+
+    try:
+        patterns = list(_url_patterns(get_resolver().url_patterns))
+    except Exception:  # noqa: BLE001 - a broken URLconf is Django's own check to report
+        return []
+    messages: list[CheckMessage] = []
+    for route, pattern in patterns:
+        callback = pattern.callback
+        view_class = authorization_view_class(callback)
+        hidden = view_class is None and pattern.name == "authorize" and not hasattr(callback, "view_class")
+        if (view_class is not None and not can_serve_pushed_requests(callback)) or hidden:
+            messages.append(
+                Error(
+                    f"The authorization view at {route!r} is wrapped so that its view class cannot be "
+                    "reached; pushed authorization requests to it would be refused.",
+                    hint="Write the wrapping decorator with functools.wraps (Django's own decorators "
+                    "do), or route a class that puts django_oauth_par.authorization."
+                    "PushedAuthorizationMixin in front of DOT's AuthorizationView.",
+                    obj=callback,
+                    id="oauth_par.E006",
+                )
+            )
+    return messages

@@ -18,6 +18,7 @@ from django.core.exceptions import BadRequest, RequestDataTooBig, SuspiciousOper
 from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.http.multipartparser import MultiPartParserError
+from django.utils.cache import patch_cache_control
 from django.utils.deprecation import MiddlewareMixin
 
 from . import audit
@@ -118,7 +119,7 @@ class PushedAuthorizationMiddleware(MiddlewareMixin):
         if getattr(request, PUSHED_ATTRIBUTE, None) is not None:
             # Whatever answered a pushed request (consent page, login redirect, a decorator's
             # page) speaks of a one-time request: no cache may keep it.
-            response["Cache-Control"] = "no-store"
+            patch_cache_control(response, no_store=True)
             response["Pragma"] = "no-cache"
         return response
 
