@@ -26,7 +26,13 @@ class ClientPolicyInline(admin.StackedInline):
     extra = 0
     verbose_name = _("pushed authorization requests")
     verbose_name_plural = _("pushed authorization requests")
-    fields = ("require_pushed_authorization_requests", "recent_pushes")
+    fields = (
+        "require_pushed_authorization_requests",
+        "require_authenticated_push",
+        "request_uri_lifetime",
+        "redirect_uri_patterns",
+        "recent_pushes",
+    )
     readonly_fields = ("recent_pushes",)
 
     @admin.display(description=_("recent pushes"))

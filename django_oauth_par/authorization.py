@@ -30,12 +30,20 @@ from oauth2_provider.views import AuthorizationView
 from oauthlib.oauth2.rfc6749 import errors as oauth2_errors
 
 from . import audit
+from .conf import par_settings
 from .exceptions import UNAVAILABLE, ParError
+from .issuer import issuer_identifier, with_issuer
 from .logins import last_login_of
 from .models import PushedRequest
 from .pages import error_page
 from .redemption import claim, record_outcome
-from .validators import PushedApplicationMixin, pushed_application, with_mixin
+from .validators import (
+    PushedApplicationMixin,
+    RedirectUriPatternsMixin,
+    patterns_client,
+    pushed_application,
+    with_mixin,
+)
 
 if TYPE_CHECKING:
     _Base = AuthorizationView
@@ -67,7 +75,8 @@ class PushedAuthorizationMixin(_Base):
 
     @classmethod
     def get_validator_class(cls) -> type:
-        return with_mixin(super().get_validator_class(), PushedApplicationMixin)
+        validator_class = with_mixin(super().get_validator_class(), PushedApplicationMixin)
+        return with_mixin(validator_class, RedirectUriPatternsMixin)
 
     @classmethod
     def get_oauthlib_core(cls) -> Any:
@@ -85,6 +94,7 @@ class PushedAuthorizationMixin(_Base):
         browser_query = request.GET
         request.GET = pushed_query(self.pushed)
         token = pushed_application.set(self.pushed.application)
+        patterns = patterns_client.set(self.pushed.application if self.pushed.client_authenticated else None)
         try:
             return super().dispatch(request, *args, **kwargs)
         except ParError as error:
@@ -93,6 +103,7 @@ class PushedAuthorizationMixin(_Base):
             log.exception("authorization request failed: database error")
             return error_page(request, UNAVAILABLE)
         finally:
+            patterns_client.reset(patterns)
             pushed_application.reset(token)
             request.GET = browser_query
 
@@ -154,6 +165,9 @@ class PushedAuthorizationMixin(_Base):
             self.claimed = True
 
     def redirect(self, redirect_to: str, application: Any) -> HttpResponse:
+        if par_settings.AUTHORIZATION_RESPONSE_ISS:
+            # RFC 9207: every authorization response, success or error, names its issuer.
+            redirect_to = with_issuer(redirect_to, issuer_identifier(self.request))
         if self.pushed is None:
             return super().redirect(redirect_to, application)
         # Every response sent to the client's redirect URI passes here, and only those.

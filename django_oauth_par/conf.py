@@ -25,13 +25,26 @@ DEFAULTS: dict[str, Any] = {
     "CACHE_ALIAS": "default",
     "PUSH_RATE": None,
     "FAILED_AUTHENTICATION_RATE": None,
+    "MAX_REQUEST_URI_LIFETIME": 600,
+    "REQUIRE_AUTHENTICATED_PUSH": False,
+    "AUTHORIZATION_RESPONSE_ISS": True,
 }
 
 #: What each key must be: the type and the smallest value allowed.
 #: (bool is listed apart because ``isinstance(True, int)`` is true.)
-POSITIVE_INTEGERS = ("REQUEST_URI_LIFETIME", "MAX_BODY_BYTES", "MAX_PARAMETERS", "MAX_VALUE_LENGTH")
+POSITIVE_INTEGERS = (
+    "REQUEST_URI_LIFETIME",
+    "MAX_BODY_BYTES",
+    "MAX_PARAMETERS",
+    "MAX_VALUE_LENGTH",
+    "MAX_REQUEST_URI_LIFETIME",
+)
 NON_NEGATIVE_INTEGERS = ("VERIFIED_SECRET_CACHE_SECONDS",)
-BOOLEANS = ("REQUIRE_PUSHED_AUTHORIZATION_REQUESTS",)
+BOOLEANS = (
+    "REQUIRE_PUSHED_AUTHORIZATION_REQUESTS",
+    "REQUIRE_AUTHENTICATED_PUSH",
+    "AUTHORIZATION_RESPONSE_ISS",
+)
 RATES = ("PUSH_RATE", "FAILED_AUTHENTICATION_RATE")
 
 
@@ -124,6 +137,18 @@ class Settings:
     @property
     def FAILED_AUTHENTICATION_RATE(self) -> str | None:  # noqa: N802
         return self._get("FAILED_AUTHENTICATION_RATE")
+
+    @property
+    def MAX_REQUEST_URI_LIFETIME(self) -> int:  # noqa: N802
+        return int(self._get("MAX_REQUEST_URI_LIFETIME"))
+
+    @property
+    def REQUIRE_AUTHENTICATED_PUSH(self) -> bool:  # noqa: N802
+        return bool(self._get("REQUIRE_AUTHENTICATED_PUSH"))
+
+    @property
+    def AUTHORIZATION_RESPONSE_ISS(self) -> bool:  # noqa: N802
+        return bool(self._get("AUTHORIZATION_RESPONSE_ISS"))
 
 
 par_settings = Settings()

@@ -43,6 +43,8 @@ def add_par_metadata(request: HttpRequest, response: HttpResponse) -> HttpRespon
         base = document.get("token_endpoint") or request.build_absolute_uri("/")
         document["pushed_authorization_request_endpoint"] = urljoin(base, path)
     document["require_pushed_authorization_requests"] = par_settings.REQUIRE_PUSHED_AUTHORIZATION_REQUESTS
+    if par_settings.AUTHORIZATION_RESPONSE_ISS:
+        document["authorization_response_iss_parameter_supported"] = True
     response.content = json.dumps(document).encode()
     response["Content-Length"] = str(len(response.content))
     return response

@@ -57,6 +57,9 @@ class PushedAuthorizationMiddleware(MiddlewareMixin):
             return None
         if authorization_view_class(view_func) is None:
             return None
+        # Classic requests go through the mixin too, for what every authorization response
+        # carries (RFC 9207 iss); it defers to the site's class for everything else.
+        servable = serve_pushed_requests(view_func)
         if not well_formed_query(request):
             # oauthlib raises on bad escapes and PostgreSQL on NUL characters: refuse them here.
             return error_page(request, ParError("invalid_request", "The query string is malformed."))
@@ -69,7 +72,7 @@ class PushedAuthorizationMiddleware(MiddlewareMixin):
         except DatabaseError:
             log.exception("authorization request failed: database error")
             return error_page(request, UNAVAILABLE)
-        if not serve_pushed_requests(view_func):
+        if not servable:
             log.error("the authorization view %r cannot serve pushed requests (oauth_par.E006)", view_func)
             return error_page(request, CANNOT_SERVE)
         # The browser's query is reduced to the reference alone, so every URL built from it

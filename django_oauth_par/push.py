@@ -24,6 +24,8 @@ from . import audit, throttling
 from .conf import par_settings
 from .exceptions import ParError
 from .models import REQUEST_URI_PREFIX, PushedRequest, reference_digest
+from .policy import policy_of
+from .validators import patterns_client
 
 if TYPE_CHECKING:
     from oauth2_provider.oauth2_backends import OAuthLibCore
@@ -56,16 +58,36 @@ def push(request: HttpRequest, core: OAuthLibCore) -> tuple[str, int]:
         throttling.count_failed_authentication(address)
         error.client_id = dict(pairs).get("client_id")
         raise
+    authenticated = presents_credentials(request, pairs)
     try:
         throttling.count_push(client.client_id)
         check_client_binding(pairs, client)
-        stored = validate_push(pairs, client, core)
+        policy = policy_of(client)
+        if policy.require_authenticated_push and not authenticated:
+            raise ParError(
+                "invalid_client",
+                "This client must authenticate when it pushes an authorization request.",
+                status=401,
+                headers=INVALID_CLIENT_HEADERS,
+            )
+        # The client's redirect URI patterns count only for a push that authenticated it.
+        token = patterns_client.set(client if authenticated else None)
+        try:
+            stored = validate_push(pairs, client, core)
+        finally:
+            patterns_client.reset(token)
     except ParError as error:
         error.client_id = client.client_id
         raise
-    request_uri, pushed_request = store(client, stored)
+    request_uri, pushed_request = store(client, stored, policy.request_uri_lifetime, authenticated)
     audit.pushed(request, pushed_request)
-    return request_uri, par_settings.REQUEST_URI_LIFETIME
+    return request_uri, policy.request_uri_lifetime
+
+
+def presents_credentials(request: HttpRequest, pairs: list[tuple[str, str]]) -> bool:
+    """Whether the push carried client authentication, not only a ``client_id``."""
+    names = {name for name, _ in pairs}
+    return "HTTP_AUTHORIZATION" in request.META or bool(names & {"client_secret", "client_assertion"})
 
 
 def read_form_body(request: HttpRequest) -> list[tuple[str, str]]:
@@ -215,7 +237,9 @@ def validate_with_server(server: Any, params: list[tuple[str, str]], client: Any
     handler.validate_authorization_request(oauth_request)
 
 
-def store(client: Any, parameters: list[tuple[str, str]]) -> tuple[str, PushedRequest]:
+def store(
+    client: Any, parameters: list[tuple[str, str]], lifetime: int, authenticated: bool
+) -> tuple[str, PushedRequest]:
     request_uri = REQUEST_URI_PREFIX + secrets.token_urlsafe(REFERENCE_BYTES)
     now = timezone.now()
     pushed_request = PushedRequest.objects.create(
@@ -223,6 +247,7 @@ def store(client: Any, parameters: list[tuple[str, str]]) -> tuple[str, PushedRe
         digest=reference_digest(request_uri),
         parameters=[list(pair) for pair in parameters],
         created_at=now,
-        expires_at=now + timedelta(seconds=par_settings.REQUEST_URI_LIFETIME),
+        expires_at=now + timedelta(seconds=lifetime),
+        client_authenticated=authenticated,
     )
     return request_uri, pushed_request

@@ -46,7 +46,7 @@ def test_prompt_none_posted_gets_what_the_get_gives(client, signed_in, confident
     uri = pushed_uri(client, prompt="none", scope=scope, state="st-none")
     response = blind_post(signed_in, authorize_url(uri))
     params = code_from(response)
-    assert params == {"error": "consent_required", "state": "st-none"}
+    assert params == {"error": "consent_required", "state": "st-none", "iss": "http://testserver/o"}
     assert not Grant.objects.exists()
     assert PushedRequest.objects.get().outcome == "consent_required"
 

@@ -30,7 +30,7 @@ from .conftest import CHALLENGE, REDIRECT_URI, auth_params, push
 
 THIS_MODULE = __name__
 OURS = "django_oauth_par.middleware.PushedAuthorizationMiddleware"
-RFC8414_URL = "/.well-known/oauth-authorization-server"
+RFC8414_URL = "/.well-known/oauth-authorization-server/o"
 OIDC_URL = "/o/.well-known/openid-configuration"
 METADATA_URLS = [RFC8414_URL, OIDC_URL]
 
