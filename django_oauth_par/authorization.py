@@ -30,12 +30,12 @@ from oauth2_provider.views import AuthorizationView
 from oauthlib.oauth2.rfc6749 import errors as oauth2_errors
 
 from . import audit
-from .conf import par_settings
 from .exceptions import UNAVAILABLE, ParError
 from .issuer import issuer_identifier, with_issuer
 from .logins import last_login_of
 from .models import PushedRequest
 from .pages import error_page
+from .policy import iss_in_authorization_responses
 from .redemption import claim, record_outcome
 from .validators import (
     PushedApplicationMixin,
@@ -165,7 +165,7 @@ class PushedAuthorizationMixin(_Base):
             self.claimed = True
 
     def redirect(self, redirect_to: str, application: Any) -> HttpResponse:
-        if par_settings.AUTHORIZATION_RESPONSE_ISS:
+        if iss_in_authorization_responses():
             # RFC 9207: every authorization response, success or error, names its issuer.
             redirect_to = with_issuer(redirect_to, issuer_identifier(self.request))
         if self.pushed is None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from django.core.checks import CheckMessage, Error, Warning, register
+from django.core.checks import CheckMessage, Error, Tags, Warning, register
 from django.urls import NoReverseMatch, reverse
 
 from .conf import DEFAULTS, SETTINGS_NAME, setting_error
@@ -216,3 +216,111 @@ def check_authorization_views(app_configs: Any = None, **kwargs: Any) -> list[Ch
                 )
             )
     return messages
+
+
+#: FAPI 2.0 Security Profile §5.3.2.1: authorization codes live at most 60 seconds.
+FAPI2_MAX_CODE_LIFETIME = 60
+
+
+@register()
+def check_fapi2_profile(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """With ``PROFILE = "fapi2"``, every DOT or site setting that contradicts the profile is an error."""
+    from oauth2_provider.settings import DEFAULTS as DOT_DEFAULTS
+    from oauth2_provider.settings import oauth2_settings
+
+    from .conf import par_settings
+    from .policy import FAPI2_MAX_REQUEST_URI_LIFETIME, fapi2
+
+    if not fapi2():
+        return []
+    found: list[tuple[str, str]] = []
+    if oauth2_settings.AUTHORIZATION_CODE_EXPIRE_SECONDS > FAPI2_MAX_CODE_LIFETIME:
+        found.append(
+            (
+                f"OAUTH2_PROVIDER['AUTHORIZATION_CODE_EXPIRE_SECONDS'] is "
+                f"{oauth2_settings.AUTHORIZATION_CODE_EXPIRE_SECONDS}; FAPI 2.0 allows at most 60 seconds.",
+                "Set OAUTH2_PROVIDER['AUTHORIZATION_CODE_EXPIRE_SECONDS'] = 60 (or less).",
+            )
+        )
+    if not oauth2_settings.PKCE_REQUIRED:
+        found.append(
+            (
+                "OAUTH2_PROVIDER['PKCE_REQUIRED'] is off; FAPI 2.0 requires PKCE.",
+                "Remove the setting or set it to True.",
+            )
+        )
+    # DOT 3.4 added this switch. Without it, plain can still never be used under the profile:
+    # every request is pushed, and the push demands S256.
+    bcp = "COMPLIANT_BCP_RFC9700_PKCE_METHOD"
+    if bcp in DOT_DEFAULTS and not getattr(oauth2_settings, bcp):
+        found.append(
+            (
+                f"DOT accepts the PKCE method 'plain' (OAUTH2_PROVIDER['{bcp}'] is False); FAPI 2.0 "
+                "requires S256 only.",
+                f"Set OAUTH2_PROVIDER['{bcp}'] = True.",
+            )
+        )
+    # MAX_REQUEST_URI_LIFETIME is a bound that the profile lowers itself; a default above it is a
+    # contradiction the site wrote down.
+    if par_settings.REQUEST_URI_LIFETIME > FAPI2_MAX_REQUEST_URI_LIFETIME:
+        found.append(
+            (
+                f"OAUTH2_PAR['REQUEST_URI_LIFETIME'] is {par_settings.REQUEST_URI_LIFETIME}; FAPI 2.0 asks "
+                "for request_uri lifetimes under 600 seconds.",
+                f"Set OAUTH2_PAR['REQUEST_URI_LIFETIME'] to {FAPI2_MAX_REQUEST_URI_LIFETIME} or less "
+                "(the default is 60).",
+            )
+        )
+    if not par_settings.AUTHORIZATION_RESPONSE_ISS:
+        found.append(
+            (
+                "OAUTH2_PAR['AUTHORIZATION_RESPONSE_ISS'] is False; FAPI 2.0 requires iss in every "
+                "authorization response (RFC 9207).",
+                "Remove the setting: the profile adds iss regardless, and the setting should say so.",
+            )
+        )
+    if "http" in oauth2_settings.ALLOWED_REDIRECT_URI_SCHEMES:
+        found.append(
+            (
+                "OAUTH2_PROVIDER['ALLOWED_REDIRECT_URI_SCHEMES'] allows http; FAPI 2.0 requires https "
+                "redirect URIs.",
+                "Set OAUTH2_PROVIDER['ALLOWED_REDIRECT_URI_SCHEMES'] = ['https'].",
+            )
+        )
+    return [Error(message, hint=hint, id="oauth_par.E101") for message, hint in found]
+
+
+@register(Tags.database)
+def check_fapi2_clients(app_configs: Any = None, databases: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """FAPI 2.0 clients use the authorization code grant only: name those registered otherwise.
+
+    Tagged ``database``: it reads the clients, so it runs with ``manage.py check --database default``
+    and before ``migrate``.
+    """
+    from django.db import DatabaseError
+    from oauth2_provider.models import get_application_model
+
+    from .policy import fapi2
+
+    if not fapi2() or not databases:
+        return []
+    application = get_application_model()
+    grants = [getattr(application, name, None) for name in ("GRANT_IMPLICIT", "GRANT_PASSWORD")]
+    try:
+        client_ids = list(
+            application.objects.filter(authorization_grant_type__in=[grant for grant in grants if grant])
+            .order_by("client_id")
+            .values_list("client_id", flat=True)[:11]
+        )
+    except DatabaseError:
+        return []
+    if not client_ids:
+        return []
+    shown = ", ".join(client_ids[:10]) + (" and more" if len(client_ids) > 10 else "")
+    return [
+        Error(
+            f"Clients registered for the implicit or password grant contradict FAPI 2.0: {shown}.",
+            hint="Change their authorization grant type to authorization-code in the admin, or remove them.",
+            id="oauth_par.E102",
+        )
+    ]

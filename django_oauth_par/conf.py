@@ -28,6 +28,7 @@ DEFAULTS: dict[str, Any] = {
     "MAX_REQUEST_URI_LIFETIME": 600,
     "REQUIRE_AUTHENTICATED_PUSH": False,
     "AUTHORIZATION_RESPONSE_ISS": True,
+    "PROFILE": None,
 }
 
 #: What each key must be: the type and the smallest value allowed.
@@ -46,6 +47,7 @@ BOOLEANS = (
     "AUTHORIZATION_RESPONSE_ISS",
 )
 RATES = ("PUSH_RATE", "FAILED_AUTHENTICATION_RATE")
+PROFILES = (None, "fapi2")
 
 
 def user_settings() -> dict[str, Any]:
@@ -88,6 +90,8 @@ def setting_error(name: str, value: Any) -> str | None:
         return f"{name} must be True or False, not {value!r}."
     if name in RATES and value is not None and not _is_rate(value):
         return f"{name} must be None or a rate such as '60/minute', not {value!r}."
+    if name == "PROFILE" and value not in PROFILES:
+        return f"{name} must be None or 'fapi2', not {value!r}."
     if name == "CACHE_ALIAS" and value not in getattr(settings, "CACHES", {"default": {}}):
         return f"{name} must name an entry of CACHES, not {value!r}."
     return None
@@ -149,6 +153,10 @@ class Settings:
     @property
     def AUTHORIZATION_RESPONSE_ISS(self) -> bool:  # noqa: N802
         return bool(self._get("AUTHORIZATION_RESPONSE_ISS"))
+
+    @property
+    def PROFILE(self) -> str | None:  # noqa: N802
+        return self._get("PROFILE")
 
 
 par_settings = Settings()

@@ -137,13 +137,13 @@ class ClientPolicy(models.Model):
     def clean(self) -> None:
         from django.core.exceptions import ValidationError
 
-        from .conf import par_settings
+        from .policy import max_request_uri_lifetime
         from .redirect_patterns import PatternError, parse_patterns
 
         errors: dict[str, str] = {}
-        maximum = par_settings.MAX_REQUEST_URI_LIFETIME
+        maximum = max_request_uri_lifetime()
         if self.request_uri_lifetime is not None and not 1 <= self.request_uri_lifetime <= maximum:
-            errors["request_uri_lifetime"] = f"Between 1 and {maximum} seconds (MAX_REQUEST_URI_LIFETIME)."
+            errors["request_uri_lifetime"] = f"Between 1 and {maximum} seconds."
         try:
             parse_patterns(self.redirect_uri_patterns)
         except PatternError as error:

@@ -24,7 +24,7 @@ from . import audit, throttling
 from .conf import par_settings
 from .exceptions import ParError
 from .models import REQUEST_URI_PREFIX, PushedRequest, reference_digest
-from .policy import policy_of
+from .policy import Policy, enforce_authentication, enforce_request, policy_of
 from .validators import patterns_client
 
 if TYPE_CHECKING:
@@ -58,22 +58,17 @@ def push(request: HttpRequest, core: OAuthLibCore) -> tuple[str, int]:
         throttling.count_failed_authentication(address)
         error.client_id = dict(pairs).get("client_id")
         raise
-    authenticated = presents_credentials(request, pairs)
+    method = authentication_method(request, pairs)
+    authenticated = method != "none"
     try:
         throttling.count_push(client.client_id)
         check_client_binding(pairs, client)
         policy = policy_of(client)
-        if policy.require_authenticated_push and not authenticated:
-            raise ParError(
-                "invalid_client",
-                "This client must authenticate when it pushes an authorization request.",
-                status=401,
-                headers=INVALID_CLIENT_HEADERS,
-            )
+        enforce_authentication(policy, method)
         # The client's redirect URI patterns count only for a push that authenticated it.
         token = patterns_client.set(client if authenticated else None)
         try:
-            stored = validate_push(pairs, client, core)
+            stored = validate_push(pairs, client, core, policy)
         finally:
             patterns_client.reset(token)
     except ParError as error:
@@ -84,10 +79,16 @@ def push(request: HttpRequest, core: OAuthLibCore) -> tuple[str, int]:
     return request_uri, policy.request_uri_lifetime
 
 
-def presents_credentials(request: HttpRequest, pairs: list[tuple[str, str]]) -> bool:
-    """Whether the push carried client authentication, not only a ``client_id``."""
+def authentication_method(request: HttpRequest, pairs: list[tuple[str, str]]) -> str:
+    """The client authentication method a push presents, by its RFC 7591 name (``none``: a bare client_id)."""
     names = {name for name, _ in pairs}
-    return "HTTP_AUTHORIZATION" in request.META or bool(names & {"client_secret", "client_assertion"})
+    if "client_assertion" in names:
+        return "private_key_jwt"
+    if "HTTP_AUTHORIZATION" in request.META:
+        return "client_secret_basic"
+    if "client_secret" in names:
+        return "client_secret_post"
+    return "none"
 
 
 def read_form_body(request: HttpRequest) -> list[tuple[str, str]]:
@@ -189,8 +190,11 @@ def check_client_binding(pairs: list[tuple[str, str]], client: Any) -> None:
         raise ParError("invalid_request", "The client_id parameter does not match the authenticated client.")
 
 
-def validate_push(pairs: list[tuple[str, str]], client: Any, core: OAuthLibCore) -> list[tuple[str, str]]:
-    """Validate as DOT's authorization endpoint would; return the parameters to store."""
+def validate_push(
+    pairs: list[tuple[str, str]], client: Any, core: OAuthLibCore, policy: Policy
+) -> list[tuple[str, str]]:
+    """Validate as DOT's authorization endpoint would, and against the client's policy; return the
+    parameters to store."""
     names = {name for name, _ in pairs}
     if "request_uri" in names:
         raise ParError("invalid_request", "The request_uri parameter is not allowed in a pushed request.")
@@ -199,6 +203,7 @@ def validate_push(pairs: list[tuple[str, str]], client: Any, core: OAuthLibCore)
 
     stored = [(name, value) for name, value in pairs if name not in CLIENT_AUTHENTICATION_PARAMETERS]
     params = dict(stored)
+    enforce_request(policy, params)
     prompt = params.get("prompt", "").split()
     if any(value not in PROMPT_VALUES for value in prompt):
         raise ParError("invalid_request", "The prompt parameter has an unsupported value.")

@@ -13,9 +13,9 @@ from django.http import HttpRequest, QueryDict
 from django.utils import timezone
 
 from . import audit
-from .conf import par_settings
 from .exceptions import ParError
 from .models import REQUEST_URI_PREFIX, ClientPolicy, PushedRequest, reference_digest
+from .policy import par_required_for_every_client
 
 #: One message for unknown and foreign references, so a reference reveals nothing
 #: about requests pushed by other clients.
@@ -111,7 +111,7 @@ def storable_outcome(outcome: str) -> str:
 
 def par_required(client_ids: Iterable[str]) -> bool:
     """Whether an authorization request naming ``client_ids`` must carry a pushed ``request_uri``."""
-    if par_settings.REQUIRE_PUSHED_AUTHORIZATION_REQUESTS:
+    if par_required_for_every_client():
         return True
     ids = {client_id for client_id in client_ids if client_id}
     if not ids:
