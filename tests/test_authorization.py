@@ -138,3 +138,13 @@ def test_anonymous_user_is_sent_to_log_in_with_the_reference_only(client, browse
     uri = pushed_uri(client, state="mark-anon", login_hint="mark-hint")
     location = assert_login_redirect(browser.get(authorize_url(uri)), uri)
     assert "mark-" not in location
+
+
+def test_an_outcome_longer_than_its_column_is_stored_cut_on_every_database(client, signed_in, confidential):
+    from django_oauth_par.redemption import record_outcome
+
+    uri = pushed_uri(client)
+    consent(signed_in, authorize_url(uri), allow=False)
+    pushed = PushedRequest.objects.get()
+    record_outcome(pushed, "site_specific_error_" + "x" * 100)
+    assert PushedRequest.objects.get().outcome == ("site_specific_error_" + "x" * 100)[:64]
