@@ -6,9 +6,10 @@ from typing import Any
 
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
+from django.core.exceptions import ImproperlyConfigured
 from django.urls import NoReverseMatch, reverse
 
-from .conf import DEFAULTS, SETTINGS_NAME, setting_error
+from . import conf
 
 MIDDLEWARE_PATH = "django_oauth_par.middleware.PushedAuthorizationMiddleware"
 #: Must run before ours: ours may answer the authorization request itself.
@@ -22,6 +23,7 @@ PER_PROCESS_CACHES = (
     "django.core.cache.backends.dummy.DummyCache",
     "",  # no CACHES setting: Django's default is a LocMemCache
 )
+SETTINGS_HINT = "See the settings reference in the README."
 NATIVE_PAR_SETTINGS = (
     "PAR_ENABLED",
     "REQUIRE_PUSHED_AUTHORIZATION_REQUESTS",
@@ -57,35 +59,20 @@ def check_middleware(app_configs: Any = None, **kwargs: Any) -> list[CheckMessag
 
 @register()
 def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
-    value = getattr(settings, SETTINGS_NAME, {})
-    if not isinstance(value, dict):
-        return [
-            Error(
-                f"{SETTINGS_NAME} must be a dict, not {type(value).__name__}.",
-                hint="See the settings reference in the README.",
-                id="oauth_par.E003",
-            )
-        ]
-    messages: list[CheckMessage] = []
-    for name, item in value.items():
-        if name not in DEFAULTS:
-            messages.append(
-                Warning(
-                    f"{SETTINGS_NAME} has an unknown key {name!r}; it is ignored.",
-                    hint=f"Known keys: {', '.join(sorted(DEFAULTS))}.",
-                    id="oauth_par.W001",
-                )
-            )
-            continue
-        problem = setting_error(name, item)
-        if problem:
-            messages.append(
-                Error(
-                    f"{SETTINGS_NAME}[{name!r}]: {problem}",
-                    hint=f"The default is {DEFAULTS[name]!r}; see the settings reference in the README.",
-                    id="oauth_par.E004",
-                )
-            )
+    """The same verdicts that stop start-up, reported all at once by ``manage.py check``."""
+    try:
+        unknown = conf.unknown_keys()
+    except ImproperlyConfigured as error:
+        return [Error(str(error), hint=SETTINGS_HINT, id="oauth_par.E003")]
+    messages: list[CheckMessage] = [
+        Warning(
+            f"{conf.SETTINGS_NAME} has an unknown key {name!r}; it is ignored.",
+            hint=f"Known keys: {', '.join(sorted(conf.SETTINGS))}.",
+            id="oauth_par.W001",
+        )
+        for name in unknown
+    ]
+    messages += [Error(problem, hint=SETTINGS_HINT, id="oauth_par.E004") for problem in conf.invalid_values()]
     return messages
 
 
@@ -142,6 +129,10 @@ def check_deployment(app_configs: Any = None, **kwargs: Any) -> list[CheckMessag
     """Advice for ``manage.py check --deploy``: shared counters and some throttling."""
     from .conf import par_settings
 
+    try:
+        conf.validate()
+    except ImproperlyConfigured:
+        return []  # check_settings reports the invalid values (E003, E004)
     messages: list[CheckMessage] = []
     if par_settings.PUSH_RATE is None and par_settings.FAILED_AUTHENTICATION_RATE is None:
         messages.append(
