@@ -28,6 +28,7 @@ from .exceptions import UNAVAILABLE, ParError
 from .metadata import add_par_metadata, is_metadata_view
 from .pages import error_page
 from .redemption import par_required, redeem
+from .startup import require_migrated_tables
 
 log = logging.getLogger("django_oauth_par")
 
@@ -43,6 +44,10 @@ CANNOT_SERVE = ParError(
 
 class PushedAuthorizationMiddleware(MiddlewareMixin):
     """Sync and async capable (through ``MiddlewareMixin``)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], Any]) -> None:
+        super().__init__(get_response)
+        require_migrated_tables()
 
     def process_view(
         self,

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +14,7 @@ from django_oauth_par import checks, conf
 from django_oauth_par.conf import SETTINGS, Settings, par_settings, parse_rate
 
 from .conftest import AUTHORIZE_URL, auth_params
+from .test_startup import start_wsgi_application
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCMEM = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
@@ -227,35 +224,10 @@ def test_ready_accepts_valid_settings_and_unknown_keys():
         apps.get_app_config("oauth_par").ready()
 
 
-def start_wsgi_application(tmp_path: Path, oauth2_par: str) -> subprocess.CompletedProcess[str]:
-    """Start the WSGI application in a new process, as gunicorn or uwsgi would (no system checks)."""
-    (tmp_path / "startup_settings.py").write_text(
-        textwrap.dedent(
-            f"""
-            from tests.settings import *  # noqa: F403
-            OAUTH2_PAR = {oauth2_par}
-            """
-        ),
-        encoding="utf-8",
-    )
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "startup_settings",
-        "PYTHONPATH": os.pathsep.join([str(tmp_path), str(ROOT)]),
-    }
-    return subprocess.run(
-        [sys.executable, "-c", "from django.core.wsgi import get_wsgi_application; get_wsgi_application()"],
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-
-
 def test_a_wsgi_server_refuses_to_start_with_a_string_switch(tmp_path):
-    result = start_wsgi_application(tmp_path, '{"REQUIRE_PUSHED_AUTHORIZATION_REQUESTS": "true"}')
+    result = start_wsgi_application(
+        tmp_path, 'OAUTH2_PAR = {"REQUIRE_PUSHED_AUTHORIZATION_REQUESTS": "true"}'
+    )
     assert result.returncode != 0
     last_line = result.stderr.strip().splitlines()[-1]
     assert last_line.startswith("django.core.exceptions.ImproperlyConfigured:")
