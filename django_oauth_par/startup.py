@@ -10,10 +10,14 @@ itself, and would then refuse to create the very tables it reports missing.
 
 from __future__ import annotations
 
-from django.core.exceptions import ImproperlyConfigured, SynchronousOnlyOperation
-from django.db import DatabaseError, connections, models, router
+import logging
+
+from django.core.exceptions import ImproperlyConfigured
+from django.db import connections, models, router
 
 from .models import ClientPolicy, PushedRequest
+
+log = logging.getLogger("django_oauth_par")
 
 MODELS: tuple[type[models.Model], ...] = (PushedRequest, ClientPolicy)
 
@@ -67,9 +71,16 @@ def require_migrated_tables() -> None:
         # application (gunicorn --preload) must not hand one socket to every worker.
         opened_here = connection.connection is None
         try:
+            # Whatever keeps the database out of reach (an outage, an event loop, a test
+            # runner's block), the server starts; the next process asks again.
+            connection.ensure_connection()
             missing = missing_from(alias)
-        except (DatabaseError, SynchronousOnlyOperation):
-            # Unreachable, or built inside an event loop (an async test client): not verified.
+        except Exception as error:  # noqa: BLE001
+            log.warning(
+                "django_oauth_par could not check its tables in the database %r at start-up (%s).",
+                alias,
+                type(error).__name__,
+            )
             continue
         finally:
             if opened_here and connection.connection is not None:
