@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import oauth2_provider.admin  # noqa: F401 - DOT registers its Application admin on import
 from django.contrib import admin
@@ -82,12 +82,19 @@ def add_policy_inline(site: admin.AdminSite = admin.site) -> None:
     site.register(application_model, extended)
 
 
-def filter_parameters(model_admin: admin.ModelAdmin, request: HttpRequest | None, item: Any) -> list[str]:
-    """The query parameters that one ``list_filter`` entry reads, as Django builds that filter."""
+def filter_parameters(
+    model_admin: admin.ModelAdmin[Any], request: HttpRequest | None, item: Any
+) -> list[str]:
+    """The query parameters that one ``list_filter`` entry reads, as Django builds that filter.
+
+    ``request`` is None only on Django 4.2, which does not hand it to ``lookup_allowed``.
+    """
     if isinstance(item, type) and issubclass(item, SimpleListFilter):
-        return [item.parameter_name]  # without building it: its lookups() may query
+        # Not built: its lookups() may query the database.
+        return [item.parameter_name] if item.parameter_name else []
     if isinstance(item, type) and issubclass(item, ListFilter):
-        return list(item(request, {}, model_admin.model, model_admin).expected_parameters())
+        spec = item(cast(HttpRequest, request), {}, model_admin.model, model_admin)
+        return [parameter for parameter in spec.expected_parameters() if parameter]
     field, filter_class = item if isinstance(item, (list, tuple)) else (item, FieldListFilter.create)
     field_path = None
     if not isinstance(field, Field):

@@ -52,7 +52,7 @@ def missing_from(alias: str) -> list[str]:
             missing += [
                 f"{table}.{field.column}"
                 for field in model._meta.concrete_fields
-                if convert(field.column) not in columns
+                if field.column and convert(field.column) not in columns
             ]
     return missing
 
