@@ -14,6 +14,7 @@ default: it raises ``ImproperlyConfigured`` at start-up and on every access.
 
 from __future__ import annotations
 
+import difflib
 import re
 import sys
 from collections.abc import Callable
@@ -146,6 +147,9 @@ class Setting(Generic[T]):
     def read(self) -> T:
         configured = user_settings()
         if self.name not in configured:
+            for key in configured:
+                if key not in SETTINGS and misspelling_of(key) == self.name:
+                    raise ImproperlyConfigured(misspelling_problem(key, self.name))
             return self.default
         value = configured[self.name]
         problem = self.problem(value)
@@ -266,14 +270,41 @@ par_settings = Settings()
 SETTINGS: dict[str, Setting[Any]] = {row.name: row for row in Settings.rows()}
 
 
+def misspelling_of(key: Any) -> str | None:
+    """The setting that an unknown key was probably meant to be, or None.
+
+    A misspelt switch would leave the real one at its default (``False``, no rate) as
+    silently as an invalid value would, so it is refused in the same way.
+    """
+    if not isinstance(key, str) or key in SETTINGS:
+        return None
+    if key.upper() in SETTINGS:
+        return key.upper()
+    close = difflib.get_close_matches(key.upper(), list(SETTINGS), n=1, cutoff=0.85)
+    return close[0] if close else None
+
+
+def misspelling_problem(key: str, name: str) -> str:
+    return (
+        f"{SETTINGS_NAME} has the key {key!r}, which is no setting but looks like {name!r}; {name} is "
+        f"left at its default, {SETTINGS[name].default!r}. Fix: rename the key to {name!r}."
+    )
+
+
 def unknown_keys() -> list[str]:
-    return [name for name in user_settings() if name not in SETTINGS]
+    """Keys that are no setting and resemble none (ImproperlyConfigured if not a dict)."""
+    return [key for key in user_settings() if key not in SETTINGS and misspelling_of(key) is None]
 
 
 def invalid_values() -> list[str]:
-    """One message per known key whose value is invalid (ImproperlyConfigured if not a dict)."""
-    configured = user_settings()
-    problems = (SETTINGS[name].problem(value) for name, value in configured.items() if name in SETTINGS)
+    """One message per invalid value or misspelt key (ImproperlyConfigured if not a dict)."""
+    problems: list[str | None] = []
+    for key, value in user_settings().items():
+        meant = misspelling_of(key)
+        if key in SETTINGS:
+            problems.append(SETTINGS[key].problem(value))
+        elif meant is not None:
+            problems.append(misspelling_problem(key, meant))
     return [problem for problem in problems if problem is not None]
 
 

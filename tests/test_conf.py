@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -249,3 +250,40 @@ def test_e004_reports_what_the_reader_refuses(name, value):
 def test_deploy_checks_leave_invalid_values_to_e004():
     with override_settings(OAUTH2_PAR={"PUSH_RATE": "60/month"}):
         assert checks.check_deployment() == []
+
+
+# --- a misspelt key is refused like an invalid value ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("key", "meant"),
+    [
+        ("REQUIRE_PUSHED_AUTHORIZATION_REQUEST", "REQUIRE_PUSHED_AUTHORIZATION_REQUESTS"),
+        ("require_pushed_authorization_requests", "REQUIRE_PUSHED_AUTHORIZATION_REQUESTS"),
+        ("REQUIRE_PUSHED_AUTHORISATION_REQUESTS", "REQUIRE_PUSHED_AUTHORIZATION_REQUESTS"),
+        ("FAILED_AUTHENTICATIONS_RATE", "FAILED_AUTHENTICATION_RATE"),
+        ("PUSH_RATES", "PUSH_RATE"),
+        ("REQUEST_URI_LIFETIME ", "REQUEST_URI_LIFETIME"),
+    ],
+)
+def test_a_misspelt_key_never_leaves_its_setting_silently_at_the_default(key, meant):
+    with override_settings(OAUTH2_PAR={key: True}):
+        with pytest.raises(ImproperlyConfigured, match="Fix: rename the key") as raised:
+            getattr(par_settings, meant)
+        assert repr(key) in str(raised.value) and repr(meant) in str(raised.value)
+        with pytest.raises(ImproperlyConfigured, match=re.escape(repr(key))):
+            apps.get_app_config("oauth_par").ready()
+        assert [message.id for message in checks.check_settings()] == ["oauth_par.E004"]
+        # The other settings still read: only the one the key was meant for is in doubt.
+        other = next(name for name in SETTINGS if name != meant)
+        assert getattr(par_settings, other) == SETTINGS[other].default
+
+
+@pytest.mark.parametrize("key", ["LIFETIME", "NOT_OURS", "DEBUG", "RATE"])
+def test_a_key_that_resembles_no_setting_is_only_a_warning(key):
+    with override_settings(OAUTH2_PAR={key: "x"}):
+        assert [message.id for message in checks.check_settings()] == ["oauth_par.W001"]
+        conf.validate()
+        assert {name: getattr(par_settings, name) for name in SETTINGS} == {
+            name: row.default for name, row in SETTINGS.items()
+        }
