@@ -13,6 +13,8 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
+from django.contrib import admin
+from django.contrib.admin import AllValuesFieldListFilter, ListFilter, SimpleListFilter
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.test import Client
@@ -20,6 +22,7 @@ from django.urls import reverse
 from django.utils import timezone
 from oauth2_provider.models import get_application_model
 
+from django_oauth_par.admin import OfferedLookupsOnly
 from django_oauth_par.models import ClientPolicy, PushedRequest
 
 from .conftest import auth_params, push
@@ -244,3 +247,51 @@ def test_the_client_page_lists_pushes_without_values(viewer, rows):
     text = response.content.decode()
     assert "login_hint" in text  # the names of what was pushed, as designed
     assert_no_stored_value(response, *rows)
+
+
+# --- the allowed lookups follow whatever filters a list declares ---------------------------------
+
+
+class StateFilter(SimpleListFilter):
+    title = "state"
+    parameter_name = "state"
+
+    def lookups(self, request: Any, model_admin: Any) -> list[tuple[str, str]]:
+        raise AssertionError("never built to learn its parameter")
+
+    def queryset(self, request: Any, queryset: Any) -> Any:
+        return queryset
+
+
+class SpentFilter(ListFilter):
+    title = "spent"
+
+    def has_output(self) -> bool:
+        return True
+
+    def expected_parameters(self) -> list[str]:
+        return ["spent", "spent_before"]
+
+
+def test_offered_lookups_are_derived_from_every_kind_of_filter(rf):
+    class Declared(OfferedLookupsOnly):
+        list_filter = (StateFilter, SpentFilter, ("outcome", AllValuesFieldListFilter), "application__name")
+        date_hierarchy = "expires_at"
+
+    model_admin = Declared(PushedRequest, admin.site)
+    request = rf.get("/")
+    assert model_admin.offered_lookups(request) == {
+        "state",
+        "spent",
+        "spent_before",
+        "outcome",
+        "outcome__isnull",
+        "application__name",
+        "application__name__isnull",
+        "expires_at__year",
+        "expires_at__month",
+        "expires_at__day",
+    }
+    assert model_admin.lookup_allowed("spent_before", "1", request)
+    assert not model_admin.lookup_allowed("parameters__icontains", "x", request)
+    assert model_admin.offered_lookups(None) == model_admin.offered_lookups(request)  # Django 4.2 passes none

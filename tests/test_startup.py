@@ -6,6 +6,8 @@ on whichever database the suite runs on, or a fresh database file nobody migrate
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import os
 import subprocess
 import sys
@@ -135,3 +137,32 @@ def test_a_wsgi_server_starts_while_the_database_is_unreachable(tmp_path):
         """,
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_a_database_out_of_reach_does_not_block_start_up(unverified, caplog):
+    # No database fixture: pytest-django refuses the connection, as an outage would.
+    caplog.set_level(logging.WARNING, logger="django_oauth_par")
+    build_middleware()
+    assert unverified == set()
+    assert any("'default'" in record.getMessage() for record in caplog.records)
+
+
+@pytest.mark.django_db
+def test_a_middleware_built_inside_an_event_loop_starts_and_asks_later(unverified, caplog):
+    caplog.set_level(logging.WARNING, logger="django_oauth_par")
+
+    async def build() -> None:
+        build_middleware()
+
+    asyncio.run(build())
+    assert unverified == set()
+    assert "SynchronousOnlyOperation" in caplog.text
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_check_closes_the_connection_it_opened(unverified):
+    # A server that forks after loading the application must not share this socket.
+    connection.close()
+    build_middleware()
+    assert connection.connection is None
+    assert unverified == {DEFAULT_DB_ALIAS}
