@@ -1,9 +1,12 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import oauth2_provider.admin  # noqa: F401 - DOT registers its Application admin on import
 from django.contrib import admin
+from django.contrib.admin.filters import FieldListFilter, ListFilter, SimpleListFilter
+from django.contrib.admin.utils import get_fields_from_path
+from django.db.models import Field
 from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext
@@ -26,7 +29,13 @@ class ClientPolicyInline(admin.StackedInline):  # type: ignore[type-arg]  # not 
     extra = 0
     verbose_name = _("pushed authorization requests")
     verbose_name_plural = _("pushed authorization requests")
-    fields = ("require_pushed_authorization_requests", "recent_pushes")
+    fields = (
+        "require_pushed_authorization_requests",
+        "require_authenticated_push",
+        "request_uri_lifetime",
+        "redirect_uri_patterns",
+        "recent_pushes",
+    )
     readonly_fields = ("recent_pushes",)
 
     @admin.display(description=_("recent pushes"))
@@ -73,9 +82,53 @@ def add_policy_inline(site: admin.AdminSite = admin.site) -> None:
     site.register(application_model, extended)
 
 
+def filter_parameters(
+    model_admin: admin.ModelAdmin[Any], request: HttpRequest | None, item: Any
+) -> list[str]:
+    """The query parameters that one ``list_filter`` entry reads, as Django builds that filter.
+
+    ``request`` is None only on Django 4.2, which does not hand it to ``lookup_allowed``.
+    """
+    if isinstance(item, type) and issubclass(item, SimpleListFilter):
+        # Not built: its lookups() may query the database.
+        return [item.parameter_name] if item.parameter_name else []
+    if isinstance(item, type) and issubclass(item, ListFilter):
+        spec = item(cast(HttpRequest, request), {}, model_admin.model, model_admin)
+        return [parameter for parameter in spec.expected_parameters() if parameter]
+    field, filter_class = item if isinstance(item, (list, tuple)) else (item, FieldListFilter.create)
+    field_path = None
+    if not isinstance(field, Field):
+        field_path = field
+        field = get_fields_from_path(model_admin.model, field_path)[-1]
+    spec = filter_class(field, request, {}, model_admin.model, model_admin, field_path=field_path)
+    return [parameter for parameter in spec.expected_parameters() if parameter]
+
+
+class OfferedLookupsOnly(admin.ModelAdmin):  # type: ignore[type-arg]  # not generic at run time
+    """Filter the list only by what its own filters and date hierarchy send.
+
+    Django's admin otherwise accepts any lookup on the model's own fields from the query
+    string (``?parameters__icontains=…``, ``?digest__startswith=…``): each answer tells a
+    viewer whether a stored value matches, so a value can be read a character at a time
+    by anyone allowed to see the list. Anything else gets Django's own refusal (400).
+    """
+
+    def lookup_allowed(self, lookup: str, value: str, request: HttpRequest | None = None) -> bool:
+        return lookup in self.offered_lookups(request)
+
+    def offered_lookups(self, request: HttpRequest | None) -> set[str]:
+        offered: set[str] = set()
+        if self.date_hierarchy:
+            offered.update(f"{self.date_hierarchy}__{part}" for part in ("year", "month", "day"))
+        list_filter = self.get_list_filter(request) if request is not None else self.list_filter
+        for item in list_filter:
+            offered.update(filter_parameters(self, request, item))
+        return offered
+
+
 @admin.register(PushedRequest)
-class PushedRequestAdmin(admin.ModelAdmin):  # type: ignore[type-arg]  # not generic at run time
-    """Read-only: the reference and the pushed values are never shown."""
+class PushedRequestAdmin(OfferedLookupsOnly):
+    """Read-only: the reference and the pushed values are never shown, nor searchable."""
 
     list_display = (
         "id",

@@ -12,3 +12,8 @@ class DjangoOAuthParConfig(AppConfig):
 
     def ready(self) -> None:
         from . import checks, logins  # noqa: F401 - registers the system checks and receivers
+        from .conf import validate
+
+        # Here rather than only in a system check: gunicorn and uwsgi run ready() but no checks,
+        # and an invalid value must stop the server, never become the default.
+        validate()

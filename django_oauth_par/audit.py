@@ -3,12 +3,14 @@
 Log lines go to the ``django_oauth_par.audit`` logger with structured fields in
 ``extra`` (``par_event``, ``par_client_id``, ``par_pushed_request_id``, ``par_stage``,
 ``par_error``, ``par_reason``, ``par_outcome``, ``par_remote_addr``), so a JSON
-formatter can ship them as they are. They carry identifiers, never a secret, a
-``request_uri`` or a pushed value.
+formatter can ship them as they are; the message repeats them as ``name=value`` with
+each value JSON-encoded (see :func:`log_fields`). They carry identifiers, never a
+secret, a ``request_uri`` or a pushed value.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
@@ -30,6 +32,17 @@ def printable(value: str | None, limit: int = 80) -> str | None:
     return value if len(value) <= limit else value[:limit] + "…"
 
 
+def log_fields(fields: dict[str, Any]) -> str:
+    """`` name=value`` for each field that is set, every value written as JSON in ASCII.
+
+    A client chooses its ``client_id`` (and, through its redirect URI, some outcomes):
+    quoted and escaped, a value with spaces, ``=``, quotes, newlines or terminal escapes
+    stays one value of one field on one line, and cannot pose as another field or line.
+    """
+    pairs = ((name, value) for name, value in fields.items() if value is not None)
+    return "".join(f" {name}={json.dumps(value, ensure_ascii=True, default=str)}" for name, value in pairs)
+
+
 def _emit(
     event: str,
     signal: Signal,
@@ -49,8 +62,7 @@ def _emit(
     }
     extra = {"par_event": event, "par_remote_addr": request.META.get("REMOTE_ADDR")}
     extra.update({f"par_{name}": value for name, value in fields.items()})
-    details = " ".join(f"{name}={value}" for name, value in fields.items() if value is not None)
-    log.info("%s %s", message, details, extra=extra)
+    log.info("%s%s", message, log_fields(fields), extra=extra)
     signal.send(
         sender=PushedRequest, request=request, pushed_request=pushed_request, client_id=client_id, **facts
     )

@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from django.core.checks import CheckMessage, Error, Warning, register
+from django.core.checks import CheckMessage, Error, Tags, Warning, register
+from django.core.exceptions import ImproperlyConfigured
 from django.urls import NoReverseMatch, reverse
 
-from .conf import DEFAULTS, SETTINGS_NAME, setting_error
+from . import conf
 
 MIDDLEWARE_PATH = "django_oauth_par.middleware.PushedAuthorizationMiddleware"
 #: Must run before ours: ours may answer the authorization request itself.
@@ -22,6 +23,7 @@ PER_PROCESS_CACHES = (
     "django.core.cache.backends.dummy.DummyCache",
     "",  # no CACHES setting: Django's default is a LocMemCache
 )
+SETTINGS_HINT = "See the settings reference in the README."
 
 
 @register()
@@ -52,35 +54,20 @@ def check_middleware(app_configs: Any = None, **kwargs: Any) -> list[CheckMessag
 
 @register()
 def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
-    value = getattr(settings, SETTINGS_NAME, {})
-    if not isinstance(value, dict):
-        return [
-            Error(
-                f"{SETTINGS_NAME} must be a dict, not {type(value).__name__}.",
-                hint="See the settings reference in the README.",
-                id="oauth_par.E003",
-            )
-        ]
-    messages: list[CheckMessage] = []
-    for name, item in value.items():
-        if name not in DEFAULTS:
-            messages.append(
-                Warning(
-                    f"{SETTINGS_NAME} has an unknown key {name!r}; it is ignored.",
-                    hint=f"Known keys: {', '.join(sorted(DEFAULTS))}.",
-                    id="oauth_par.W001",
-                )
-            )
-            continue
-        problem = setting_error(name, item)
-        if problem:
-            messages.append(
-                Error(
-                    f"{SETTINGS_NAME}[{name!r}]: {problem}",
-                    hint=f"The default is {DEFAULTS[name]!r}; see the settings reference in the README.",
-                    id="oauth_par.E004",
-                )
-            )
+    """The same verdicts that stop start-up, reported all at once by ``manage.py check``."""
+    try:
+        unknown = conf.unknown_keys()
+    except ImproperlyConfigured as error:
+        return [Error(str(error), hint=SETTINGS_HINT, id="oauth_par.E003")]
+    messages: list[CheckMessage] = [
+        Warning(
+            f"{conf.SETTINGS_NAME} has an unknown key {name!r}; it is ignored.",
+            hint=f"Known keys: {', '.join(sorted(conf.SETTINGS))}.",
+            id="oauth_par.W001",
+        )
+        for name in unknown
+    ]
+    messages += [Error(problem, hint=SETTINGS_HINT, id="oauth_par.E004") for problem in conf.invalid_values()]
     return messages
 
 
@@ -162,6 +149,10 @@ def check_deployment(app_configs: Any = None, **kwargs: Any) -> list[CheckMessag
     """Advice for ``manage.py check --deploy``: shared counters and some throttling."""
     from .conf import par_settings
 
+    try:
+        conf.validate()
+    except ImproperlyConfigured:
+        return []  # check_settings reports the invalid values (E003, E004)
     messages: list[CheckMessage] = []
     if par_settings.PUSH_RATE is None and par_settings.FAILED_AUTHENTICATION_RATE is None:
         messages.append(
@@ -189,3 +180,158 @@ def check_deployment(app_configs: Any = None, **kwargs: Any) -> list[CheckMessag
             )
         )
     return messages
+
+
+def _url_patterns(patterns: Any, prefix: str = "") -> Any:
+    """Every URLPattern in ``patterns``, with its route as written, through includes."""
+    from django.urls import URLPattern, URLResolver
+
+    for pattern in patterns:
+        if isinstance(pattern, URLResolver):
+            yield from _url_patterns(pattern.url_patterns, prefix + str(pattern.pattern))
+        elif isinstance(pattern, URLPattern):
+            yield prefix + str(pattern.pattern), pattern
+
+
+@register()
+def check_authorization_views(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """Every routed authorization view must be able to serve pushed requests.
+
+    Pushed requests go through the site's own view function (see ``binding``); one whose
+    class cannot be reached would have to be refused at run time. DOT's URL name
+    ``authorize`` whose view class cannot be seen at all would escape PAR entirely.
+    """
+    from django.urls import get_resolver
+
+    from .binding import authorization_view_class, can_serve_pushed_requests
+
+    try:
+        patterns = list(_url_patterns(get_resolver().url_patterns))
+    except Exception:  # noqa: BLE001 - a broken URLconf is Django's own check to report
+        return []
+    messages: list[CheckMessage] = []
+    for route, pattern in patterns:
+        callback = pattern.callback
+        view_class = authorization_view_class(callback)
+        hidden = view_class is None and pattern.name == "authorize" and not hasattr(callback, "view_class")
+        if (view_class is not None and not can_serve_pushed_requests(callback)) or hidden:
+            messages.append(
+                Error(
+                    f"The authorization view at {route!r} is wrapped so that its view class cannot be "
+                    "reached; pushed authorization requests to it would be refused.",
+                    hint="Write the wrapping decorator with functools.wraps (Django's own decorators "
+                    "do), or route a class that puts django_oauth_par.authorization."
+                    "PushedAuthorizationMixin in front of DOT's AuthorizationView.",
+                    obj=callback,
+                    id="oauth_par.E006",
+                )
+            )
+    return messages
+
+
+#: FAPI 2.0 Security Profile §5.3.2.1: authorization codes live at most 60 seconds.
+FAPI2_MAX_CODE_LIFETIME = 60
+
+
+@register()
+def check_fapi2_profile(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """With ``PROFILE = "fapi2"``, every DOT or site setting that contradicts the profile is an error."""
+    from oauth2_provider.settings import DEFAULTS as DOT_DEFAULTS
+    from oauth2_provider.settings import oauth2_settings
+
+    from .conf import par_settings
+    from .policy import FAPI2_MAX_REQUEST_URI_LIFETIME, fapi2
+
+    if not fapi2():
+        return []
+    found: list[tuple[str, str]] = []
+    if oauth2_settings.AUTHORIZATION_CODE_EXPIRE_SECONDS > FAPI2_MAX_CODE_LIFETIME:
+        found.append(
+            (
+                f"OAUTH2_PROVIDER['AUTHORIZATION_CODE_EXPIRE_SECONDS'] is "
+                f"{oauth2_settings.AUTHORIZATION_CODE_EXPIRE_SECONDS}; FAPI 2.0 allows at most 60 seconds.",
+                "Set OAUTH2_PROVIDER['AUTHORIZATION_CODE_EXPIRE_SECONDS'] = 60 (or less).",
+            )
+        )
+    if not oauth2_settings.PKCE_REQUIRED:
+        found.append(
+            (
+                "OAUTH2_PROVIDER['PKCE_REQUIRED'] is off; FAPI 2.0 requires PKCE.",
+                "Remove the setting or set it to True.",
+            )
+        )
+    # DOT 3.4 added this switch. Without it, plain can still never be used under the profile:
+    # every request is pushed, and the push demands S256.
+    bcp = "COMPLIANT_BCP_RFC9700_PKCE_METHOD"
+    if bcp in DOT_DEFAULTS and not getattr(oauth2_settings, bcp):
+        found.append(
+            (
+                f"DOT accepts the PKCE method 'plain' (OAUTH2_PROVIDER['{bcp}'] is False); FAPI 2.0 "
+                "requires S256 only.",
+                f"Set OAUTH2_PROVIDER['{bcp}'] = True.",
+            )
+        )
+    # MAX_REQUEST_URI_LIFETIME is a bound that the profile lowers itself; a default above it is a
+    # contradiction the site wrote down.
+    if par_settings.REQUEST_URI_LIFETIME > FAPI2_MAX_REQUEST_URI_LIFETIME:
+        found.append(
+            (
+                f"OAUTH2_PAR['REQUEST_URI_LIFETIME'] is {par_settings.REQUEST_URI_LIFETIME}; FAPI 2.0 asks "
+                "for request_uri lifetimes under 600 seconds.",
+                f"Set OAUTH2_PAR['REQUEST_URI_LIFETIME'] to {FAPI2_MAX_REQUEST_URI_LIFETIME} or less "
+                "(the default is 60).",
+            )
+        )
+    if not par_settings.AUTHORIZATION_RESPONSE_ISS:
+        found.append(
+            (
+                "OAUTH2_PAR['AUTHORIZATION_RESPONSE_ISS'] is False; FAPI 2.0 requires iss in every "
+                "authorization response (RFC 9207).",
+                "Remove the setting: the profile adds iss regardless, and the setting should say so.",
+            )
+        )
+    if "http" in oauth2_settings.ALLOWED_REDIRECT_URI_SCHEMES:
+        found.append(
+            (
+                "OAUTH2_PROVIDER['ALLOWED_REDIRECT_URI_SCHEMES'] allows http; FAPI 2.0 requires https "
+                "redirect URIs.",
+                "Set OAUTH2_PROVIDER['ALLOWED_REDIRECT_URI_SCHEMES'] = ['https'].",
+            )
+        )
+    return [Error(message, hint=hint, id="oauth_par.E101") for message, hint in found]
+
+
+@register(Tags.database)
+def check_fapi2_clients(app_configs: Any = None, databases: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """FAPI 2.0 clients use the authorization code grant only: name those registered otherwise.
+
+    Tagged ``database``: it reads the clients, so it runs with ``manage.py check --database default``
+    and before ``migrate``.
+    """
+    from django.db import DatabaseError
+    from oauth2_provider.models import get_application_model
+
+    from .policy import fapi2
+
+    if not fapi2() or not databases:
+        return []
+    application = get_application_model()
+    grants = [getattr(application, name, None) for name in ("GRANT_IMPLICIT", "GRANT_PASSWORD")]
+    try:
+        client_ids = list(
+            application.objects.filter(authorization_grant_type__in=[grant for grant in grants if grant])
+            .order_by("client_id")
+            .values_list("client_id", flat=True)[:11]
+        )
+    except DatabaseError:
+        return []
+    if not client_ids:
+        return []
+    shown = ", ".join(client_ids[:10]) + (" and more" if len(client_ids) > 10 else "")
+    return [
+        Error(
+            f"Clients registered for the implicit or password grant contradict FAPI 2.0: {shown}.",
+            hint="Change their authorization grant type to authorization-code in the admin, or remove them.",
+            id="oauth_par.E102",
+        )
+    ]

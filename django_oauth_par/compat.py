@@ -73,11 +73,14 @@ class NativeParBypassMixin:
     ``AuthorizationView.get()`` whatever ``PAR_ENABLED`` says. A request this app
     has already redeemed carries the pushed parameters instead of a reference, so
     DOT would refuse it for a client whose DOT-side flag is set. The redemption
-    has already decided; DOT is not asked again.
+    has already decided; DOT is not asked again for a pushed request.
     """
 
-    def _handle_pushed_authorization_request(self, request: Any) -> None:
-        return None
+    def _handle_pushed_authorization_request(self, request: Any) -> Any:
+        if getattr(self, "pushed", None) is not None:
+            return None
+        # Not pushed: DOT's own "PAR required" flags still refuse a classic request, as before.
+        return super()._handle_pushed_authorization_request(request)  # type: ignore[misc]
 
 
 def dot_authenticates_client_assertions() -> bool:

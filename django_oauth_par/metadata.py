@@ -9,7 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import NoReverseMatch, reverse
 
 from .compat import ConnectDiscoveryInfoView, OAuthServerMetadataView
-from .conf import par_settings
+from .policy import iss_in_authorization_responses, par_required_for_every_client
 
 PUSH_URL_NAME = "oauth_par:push"
 
@@ -41,7 +41,9 @@ def add_par_metadata(request: HttpRequest, response: HttpResponse) -> HttpRespon
         # The endpoint lives beside the token endpoint, on whatever host DOT announces for it.
         base = document.get("token_endpoint") or request.build_absolute_uri("/")
         document["pushed_authorization_request_endpoint"] = urljoin(base, path)
-    document["require_pushed_authorization_requests"] = par_settings.REQUIRE_PUSHED_AUTHORIZATION_REQUESTS
+    document["require_pushed_authorization_requests"] = par_required_for_every_client()
+    if iss_in_authorization_responses():
+        document["authorization_response_iss_parameter_supported"] = True
     response.content = json.dumps(document).encode()
     response["Content-Length"] = str(len(response.content))
     return response

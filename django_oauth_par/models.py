@@ -43,6 +43,9 @@ class PushedRequest(models.Model):
     #: When the user was sent to log in for a pushed ``prompt=login``. A login recorded in
     #: the session after this moment satisfies the prompt, so the user is asked only once.
     login_prompted_at = models.DateTimeField(null=True, blank=True, editable=False)
+    #: Whether the client authenticated when it pushed (a secret or a key, not a bare client_id).
+    #: Unregistered redirect URIs (RFC 9126 §2.4) are honoured only for such pushes.
+    client_authenticated = models.BooleanField(default=False, editable=False)
 
     class Meta:
         verbose_name = _("pushed authorization request")
@@ -99,9 +102,51 @@ class ClientPolicy(models.Model):
         ),
     )
 
+    request_uri_lifetime = models.PositiveIntegerField(
+        _("request_uri lifetime"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "Seconds this client's request_uri values stay usable. Empty: the server's "
+            "REQUEST_URI_LIFETIME. Never more than MAX_REQUEST_URI_LIFETIME."
+        ),
+    )
+    require_authenticated_push = models.BooleanField(
+        _("require authenticated push"),
+        default=False,
+        help_text=_("Refuse pushes from this client that carry no client authentication."),
+    )
+    redirect_uri_patterns = models.TextField(
+        _("redirect URI patterns"),
+        blank=True,
+        default="",
+        help_text=_(
+            "One per line, such as https://*.tenant.example.com/callback: redirect URIs that were not "
+            "registered but may be pushed (RFC 9126 §2.4). Honoured only for authenticated pushes and only "
+            "through PAR. The * stands for exactly one host label; https only, or http on a loopback IP."
+        ),
+    )
+
     class Meta:
         verbose_name = _("pushed authorization policy")
         verbose_name_plural = _("pushed authorization policies")
 
     def __str__(self) -> str:
         return f"PAR policy of client {self.application_id}"
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        from .policy import max_request_uri_lifetime
+        from .redirect_patterns import PatternError, parse_patterns
+
+        errors: dict[str, str] = {}
+        maximum = max_request_uri_lifetime()
+        if self.request_uri_lifetime is not None and not 1 <= self.request_uri_lifetime <= maximum:
+            errors["request_uri_lifetime"] = f"Between 1 and {maximum} seconds."
+        try:
+            parse_patterns(self.redirect_uri_patterns)
+        except PatternError as error:
+            errors["redirect_uri_patterns"] = str(error)
+        if errors:
+            raise ValidationError(errors)

@@ -24,6 +24,8 @@ from .compat import is_valid_resource_uri
 from .conf import par_settings
 from .exceptions import ParError
 from .models import REQUEST_URI_PREFIX, PushedRequest, reference_digest
+from .policy import Policy, enforce_authentication, enforce_request, policy_of
+from .validators import patterns_client
 
 if TYPE_CHECKING:
     from .compat import OAuthLibCore
@@ -56,16 +58,37 @@ def push(request: HttpRequest, core: OAuthLibCore) -> tuple[str, int]:
         throttling.count_failed_authentication(address)
         error.client_id = dict(pairs).get("client_id")
         raise
+    method = authentication_method(request, pairs)
+    authenticated = method != "none"
     try:
         throttling.count_push(client.client_id)
         check_client_binding(pairs, client)
-        stored = validate_push(pairs, client, core)
+        policy = policy_of(client)
+        enforce_authentication(policy, method)
+        # The client's redirect URI patterns count only for a push that authenticated it.
+        token = patterns_client.set(client if authenticated else None)
+        try:
+            stored = validate_push(pairs, client, core, policy)
+        finally:
+            patterns_client.reset(token)
     except ParError as error:
         error.client_id = client.client_id
         raise
-    request_uri, pushed_request = store(client, stored)
+    request_uri, pushed_request = store(client, stored, policy.request_uri_lifetime, authenticated)
     audit.pushed(request, pushed_request)
-    return request_uri, par_settings.REQUEST_URI_LIFETIME
+    return request_uri, policy.request_uri_lifetime
+
+
+def authentication_method(request: HttpRequest, pairs: list[tuple[str, str]]) -> str:
+    """The client authentication method a push presents, by its RFC 7591 name (``none``: a bare client_id)."""
+    names = {name for name, _ in pairs}
+    if "client_assertion" in names:
+        return "private_key_jwt"
+    if "HTTP_AUTHORIZATION" in request.META:
+        return "client_secret_basic"
+    if "client_secret" in names:
+        return "client_secret_post"
+    return "none"
 
 
 def read_form_body(request: HttpRequest) -> list[tuple[str, str]]:
@@ -167,8 +190,11 @@ def check_client_binding(pairs: list[tuple[str, str]], client: Any) -> None:
         raise ParError("invalid_request", "The client_id parameter does not match the authenticated client.")
 
 
-def validate_push(pairs: list[tuple[str, str]], client: Any, core: OAuthLibCore) -> list[tuple[str, str]]:
-    """Validate as DOT's authorization endpoint would; return the parameters to store."""
+def validate_push(
+    pairs: list[tuple[str, str]], client: Any, core: OAuthLibCore, policy: Policy
+) -> list[tuple[str, str]]:
+    """Validate as DOT's authorization endpoint would, and against the client's policy; return the
+    parameters to store."""
     names = {name for name, _ in pairs}
     if "request_uri" in names:
         raise ParError("invalid_request", "The request_uri parameter is not allowed in a pushed request.")
@@ -177,6 +203,7 @@ def validate_push(pairs: list[tuple[str, str]], client: Any, core: OAuthLibCore)
 
     stored = [(name, value) for name, value in pairs if name not in CLIENT_AUTHENTICATION_PARAMETERS]
     params = dict(stored)
+    enforce_request(policy, params)
     prompt = params.get("prompt", "").split()
     if any(value not in PROMPT_VALUES for value in prompt):
         raise ParError("invalid_request", "The prompt parameter has an unsupported value.")
@@ -215,7 +242,9 @@ def validate_with_server(server: Any, params: list[tuple[str, str]], client: Any
     handler.validate_authorization_request(oauth_request)
 
 
-def store(client: Any, parameters: list[tuple[str, str]]) -> tuple[str, PushedRequest]:
+def store(
+    client: Any, parameters: list[tuple[str, str]], lifetime: int, authenticated: bool
+) -> tuple[str, PushedRequest]:
     request_uri = REQUEST_URI_PREFIX + secrets.token_urlsafe(REFERENCE_BYTES)
     now = timezone.now()
     pushed_request = PushedRequest.objects.create(
@@ -223,6 +252,7 @@ def store(client: Any, parameters: list[tuple[str, str]]) -> tuple[str, PushedRe
         digest=reference_digest(request_uri),
         parameters=[list(pair) for pair in parameters],
         created_at=now,
-        expires_at=now + timedelta(seconds=par_settings.REQUEST_URI_LIFETIME),
+        expires_at=now + timedelta(seconds=lifetime),
+        client_authenticated=authenticated,
     )
     return request_uri, pushed_request

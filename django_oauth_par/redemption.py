@@ -13,9 +13,9 @@ from django.http import HttpRequest, QueryDict
 from django.utils import timezone
 
 from . import audit
-from .conf import par_settings
 from .exceptions import ParError
 from .models import REQUEST_URI_PREFIX, ClientPolicy, PushedRequest, reference_digest
+from .policy import par_required_for_every_client
 
 #: One message for unknown and foreign references, so a reference reveals nothing
 #: about requests pushed by other clients.
@@ -80,6 +80,7 @@ def claim(request: HttpRequest, pushed: PushedRequest, outcome: str) -> None:
     of any number of racing requests gets to issue the authorization response.
     """
     now = timezone.now()
+    outcome = storable_outcome(outcome)
     spent = PushedRequest.objects.filter(pk=pushed.pk, consumed_at__isnull=True, expires_at__gt=now).update(
         consumed_at=now, outcome=outcome
     )
@@ -97,14 +98,20 @@ def claim(request: HttpRequest, pushed: PushedRequest, outcome: str) -> None:
 
 def record_outcome(pushed: PushedRequest, outcome: str) -> None:
     """Correct the outcome of a claimed request (its code creation ended in an error redirect)."""
+    outcome = storable_outcome(outcome)
     if outcome != pushed.outcome:
         PushedRequest.objects.filter(pk=pushed.pk).update(outcome=outcome)
         pushed.outcome = outcome
 
 
+def storable_outcome(outcome: str) -> str:
+    """``outcome`` cut to what the column holds: an error code of a site's own may be longer."""
+    return outcome[: PushedRequest._meta.get_field("outcome").max_length]  # type: ignore[union-attr]
+
+
 def par_required(client_ids: Iterable[str]) -> bool:
     """Whether an authorization request naming ``client_ids`` must carry a pushed ``request_uri``."""
-    if par_settings.REQUIRE_PUSHED_AUTHORIZATION_REQUESTS:
+    if par_required_for_every_client():
         return True
     ids = {client_id for client_id in client_ids if client_id}
     if not ids:

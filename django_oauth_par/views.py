@@ -13,7 +13,7 @@ from . import audit
 from .compat import OAuthLibMixin
 from .exceptions import UNAVAILABLE, ParError
 from .push import push
-from .validators import VerifiedSecretCacheMixin, with_mixin
+from .validators import RedirectUriPatternsMixin, VerifiedSecretCacheMixin, with_mixin
 
 try:  # Django >= 5.1
     from django.contrib.auth.decorators import login_not_required
@@ -48,7 +48,8 @@ class PushedAuthorizationRequestView(OAuthLibMixin, View):
     @classmethod
     def get_validator_class(cls) -> type:
         # The site's validator, with the verified-secret cache in front (off unless configured).
-        return with_mixin(super().get_validator_class(), VerifiedSecretCacheMixin)
+        validator_class = with_mixin(super().get_validator_class(), VerifiedSecretCacheMixin)
+        return with_mixin(validator_class, RedirectUriPatternsMixin)
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         try:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.urls import include, path
-from oauth2_provider import urls as dot_urls
+from oauth2_provider import views as dot_views
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -10,7 +10,13 @@ urlpatterns = [
     # Before DOT's: DOT >= 3.5 routes a par/ of its own (check oauth_par.E008).
     path("o/", include("django_oauth_par.urls")),
     path("o/", include("oauth2_provider.urls", namespace="oauth2_provider")),
-    # RFC 8414 wants the metadata at the origin's root.
-    path("", include((dot_urls.metadata_urlpatterns, "oauth2_metadata"))),
+    # RFC 8414 §3: the metadata of the issuer http://host/o lives at the origin's root with the
+    # issuer's path appended. Only that form is published here: the bare root form would name
+    # http://host as issuer, which is not this server's, and RFC 9207 clients compare the two.
+    path(
+        ".well-known/oauth-authorization-server/o",
+        dot_views.OAuthServerMetadataView.as_view(),
+        name="oauth-server-metadata",
+    ),
     path("", include("example_project.demo.urls")),
 ]

@@ -35,9 +35,8 @@ def make_client(client_id: str, client_type: str = "confidential", **extra: Any)
         client_type=client_type,
         client_secret=SECRET if client_type == "confidential" else "",
         authorization_grant_type=Application.GRANT_AUTHORIZATION_CODE,
-        redirect_uris=f"{REDIRECT_URI} {OTHER_REDIRECT_URI}",
         algorithm=Application.RS256_ALGORITHM,
-        **extra,
+        **{"redirect_uris": f"{REDIRECT_URI} {OTHER_REDIRECT_URI}", **extra},
     )
 
 
@@ -59,6 +58,18 @@ def other_client(db: Any) -> Any:
 @pytest.fixture
 def user(db: Any) -> Any:
     return get_user_model().objects.create_user("alice", password="alice-password")
+
+
+@pytest.fixture
+def browser() -> Client:
+    """The end user's browser: CSRF is enforced as in production."""
+    return Client(enforce_csrf_checks=True)
+
+
+@pytest.fixture
+def signed_in(browser: Client, user: Any) -> Client:
+    browser.force_login(user)
+    return browser
 
 
 def auth_params(**overrides: str) -> dict[str, str]:

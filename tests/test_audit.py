@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import re
 from typing import Any
 
 import pytest
 from django.test import Client
 
+from django_oauth_par.audit import printable
 from django_oauth_par.models import ClientPolicy
 from django_oauth_par.signals import request_expired, request_pushed, request_redeemed, request_rejected
 
@@ -129,3 +132,71 @@ def test_no_secret_reference_or_pushed_value_reaches_any_log(client, browser, co
         text = record.getMessage() + " " + " ".join(str(value) for value in fields.values())
         for forbidden in (reference_part, marker, SECRET, code):
             assert forbidden not in text, (record.name, record.getMessage())
+
+
+# --- log lines: a client-supplied value cannot forge another field --------------------------------
+
+VALUE = r'"(?:[^"\\]|\\.)*"|-?[0-9]+'
+LINE = re.compile(rf"(?P<message>[^=\"]*?)(?P<fields>(?: [a-z_]+=(?:{VALUE}))*)")
+FIELD = re.compile(rf" ([a-z_]+)=({VALUE})")
+
+HOSTILE_CLIENT_IDS = [
+    "x outcome=code",
+    'x" outcome="code',
+    "x\noutcome=code",
+    'x\r\npushed authorization request spent client_id="victim" outcome="code"',
+    "\x1b[2J\x1b[31mred\x1b[0m",
+    "a=b=c d=e",
+    'back\\slash\\" reason="forged',
+    "x" * 5000,
+    "ü€😀\u2028\u2029\u0085",
+    "\t\x0b\x0c tabs",
+    '}{"client_id": "victim"',
+]
+
+
+def parse_line(line: str) -> tuple[str, dict[str, Any]]:
+    """What a log shipper's ``key=value`` parser makes of one of our lines."""
+    match = LINE.fullmatch(line)
+    assert match, line
+    return match["message"], {name: json.loads(value) for name, value in FIELD.findall(match["fields"])}
+
+
+def recorded_fields(record: logging.LogRecord) -> dict[str, Any]:
+    """The structured fields the record carries, as the line should spell them."""
+    return {
+        name.removeprefix("par_"): value
+        for name, value in vars(record).items()
+        if name.startswith("par_") and name not in ("par_event", "par_remote_addr") and value is not None
+    }
+
+
+@pytest.mark.parametrize("hostile", HOSTILE_CLIENT_IDS, ids=range(len(HOSTILE_CLIENT_IDS)))
+def test_hostile_client_ids_cannot_forge_log_fields(client, confidential, caplog, hostile):
+    caplog.set_level(logging.INFO, logger="django_oauth_par.audit")
+    push(client, {"client_id": hostile, "response_type": "code"}, secret=None)
+    client.get(authorize_url("urn:ietf:params:oauth:request_uri:nothing-like-it", client_id=hostile))
+    records = [record for record in caplog.records if record.name == "django_oauth_par.audit"]
+    assert [(record.par_stage, record.par_client_id) for record in records] == [
+        ("push", printable(hostile)),
+        ("authorization", printable(hostile)),
+    ]
+    for record in records:
+        line = record.getMessage()
+        assert all(32 <= ord(char) < 127 for char in line), repr(line)  # one line, no escapes
+        message, fields = parse_line(line)
+        assert message == f"{record.par_stage} refused"
+        assert fields == recorded_fields(record)
+        assert "outcome" not in fields
+        assert len(line) < 400
+
+
+def test_log_lines_of_a_full_flow_parse_back_to_their_fields(client, browser, confidential, caplog):
+    caplog.set_level(logging.INFO, logger="django_oauth_par.audit")
+    code_from(consent(browser, authorize_url(pushed_uri(client))))
+    records = [record for record in caplog.records if record.name == "django_oauth_par.audit"]
+    parsed = [parse_line(record.getMessage()) for record in records]
+    assert [fields for _message, fields in parsed] == [recorded_fields(record) for record in records]
+    assert parsed[-1][1]["outcome"] == "code"
+    assert parsed[-1][1]["client_id"] == "conf-client"
+    assert isinstance(parsed[-1][1]["pushed_request_id"], int)

@@ -66,18 +66,6 @@ CLAIMS = json.dumps({"id_token": {"email": None}})
 
 
 @pytest.fixture
-def browser() -> Client:
-    """The end user's browser: CSRF is enforced as in production."""
-    return Client(enforce_csrf_checks=True)
-
-
-@pytest.fixture
-def signed_in(browser: Client, user: Any) -> Client:
-    browser.force_login(user)
-    return browser
-
-
-@pytest.fixture
 def skip_client(db: Any) -> Any:
     return make_client("skip-client", skip_authorization=True)
 

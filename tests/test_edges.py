@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import pytest
+from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
 from django.test import RequestFactory, override_settings
 
 from django_oauth_par import checks
 from django_oauth_par.metadata import add_par_metadata
+from django_oauth_par.models import PushedRequest
 
 from .conftest import AUTHORIZE_URL, auth_params, push
 
@@ -36,9 +38,13 @@ def test_good_rates_pass(rate):
         assert checks.check_settings() == []
 
 
-@override_settings(OAUTH2_PAR={"PUSH_RATE": "not a rate", "CACHE_ALIAS": "missing"})
-def test_bad_rate_and_cache_fall_back_to_defaults_at_run_time(client, confidential):
-    assert {push(client, auth_params()).status_code for _ in range(3)} == {201}
+@pytest.mark.parametrize(
+    "value", [{"PUSH_RATE": "not a rate"}, {"CACHE_ALIAS": "missing", "PUSH_RATE": "5/minute"}]
+)
+def test_bad_rate_and_cache_are_refused_at_run_time(client, confidential, value):
+    with override_settings(OAUTH2_PAR=value), pytest.raises(ImproperlyConfigured, match=r"RATE|ALIAS"):
+        push(client, auth_params())
+    assert not PushedRequest.objects.exists()
 
 
 @pytest.mark.parametrize(

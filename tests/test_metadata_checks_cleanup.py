@@ -16,6 +16,7 @@ import pytest
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.checks import Error, Warning
+from django.core.exceptions import ImproperlyConfigured
 from django.core.management import call_command
 from django.core.management.base import CommandError, SystemCheckError
 from django.test import override_settings
@@ -30,7 +31,7 @@ from .conftest import CHALLENGE, REDIRECT_URI, auth_params, push
 
 THIS_MODULE = __name__
 OURS = "django_oauth_par.middleware.PushedAuthorizationMiddleware"
-RFC8414_URL = "/.well-known/oauth-authorization-server"
+RFC8414_URL = "/.well-known/oauth-authorization-server/o"
 OIDC_URL = "/o/.well-known/openid-configuration"
 METADATA_URLS = [RFC8414_URL, OIDC_URL]
 
@@ -95,11 +96,11 @@ def test_metadata_require_flag_follows_server_switch(client, db, url):
 
 @pytest.mark.parametrize("url", METADATA_URLS)
 @pytest.mark.parametrize("bad", ["yes", 1, "true", None])
-def test_metadata_require_flag_ignores_invalid_values(client, db, url, bad):
-    with override_settings(OAUTH2_PAR={"REQUIRE_PUSHED_AUTHORIZATION_REQUESTS": bad}):
-        response = client.get(url)
-    assert response.status_code == 200
-    assert response.json()["require_pushed_authorization_requests"] is False
+def test_metadata_refuses_an_invalid_require_flag(client, db, url, bad):
+    # Never announced as False: an invalid switch stops the request, as it stops start-up.
+    bad_flag = override_settings(OAUTH2_PAR={"REQUIRE_PUSHED_AUTHORIZATION_REQUESTS": bad})
+    with bad_flag, pytest.raises(ImproperlyConfigured, match="REQUIRE_PUSHED_AUTHORIZATION_REQUESTS"):
+        client.get(url)
 
 
 @pytest.mark.parametrize("url", METADATA_URLS)
@@ -234,7 +235,7 @@ def test_w003_endpoint_not_routed():
     assert checks.check_urls() == []
 
 
-# --- invalid settings never break the endpoint ---------------------------------------------------
+# --- invalid settings never become the defaults -------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -250,26 +251,22 @@ def test_w003_endpoint_not_routed():
         {"MAX_PARAMETERS": 0},
         {"MAX_PARAMETERS": None},
         {"MAX_VALUE_LENGTH": -1},
-        {"REQUIRE_PUSHED_AUTHORIZATION_REQUESTS": "no"},
-        {"UNKNOWN": object()},
     ],
 )
-def test_invalid_settings_fall_back_to_defaults(client, confidential, value):
-    with override_settings(OAUTH2_PAR=value):
-        response = push(client, auth_params())
-        metadata = client.get(RFC8414_URL)
-    assert response.status_code == 201, response.content
-    assert response.json()["expires_in"] == 60
-    row = PushedRequest.objects.get()
-    assert row.expires_at - row.created_at == timedelta(seconds=60)
-    assert metadata.status_code == 200
-    assert metadata.json()["require_pushed_authorization_requests"] is False
+def test_invalid_settings_stop_the_push_and_store_nothing(client, confidential, value):
+    with override_settings(OAUTH2_PAR=value), pytest.raises(ImproperlyConfigured, match="OAUTH2_PAR"):
+        push(client, auth_params())
+    assert not PushedRequest.objects.exists()
 
 
-def test_invalid_limit_falls_back_to_default_limit(client, confidential):
-    with override_settings(OAUTH2_PAR={"MAX_BODY_BYTES": "1"}):
-        assert push(client, auth_params(state="x" * (65 * 1024))).status_code == 413
+def test_unknown_keys_are_ignored_at_run_time(client, confidential):
+    with override_settings(OAUTH2_PAR={"UNKNOWN": object()}):
         assert push(client, auth_params()).status_code == 201
+
+
+def test_an_invalid_limit_is_never_replaced_by_the_default(client, confidential):
+    with override_settings(OAUTH2_PAR={"MAX_BODY_BYTES": "1"}), pytest.raises(ImproperlyConfigured):
+        push(client, auth_params())
 
 
 # --- clearpushedrequests -------------------------------------------------------------------------

@@ -100,7 +100,7 @@ def test_dot_par_disabled_routes_pushes_to_this_app(client, confidential):
 
 @native_only
 def test_dot_metadata_announces_this_apps_endpoint_only(client, db):
-    document = client.get("/.well-known/oauth-authorization-server").json()
+    document = client.get("/.well-known/oauth-authorization-server/o").json()
     assert document["pushed_authorization_request_endpoint"] == "http://testserver/o/par/"
 
 

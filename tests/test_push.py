@@ -13,6 +13,7 @@ from datetime import timedelta
 from urllib.parse import urlencode
 
 import pytest
+from django.core.exceptions import ImproperlyConfigured
 from django.test import Client, override_settings
 
 from django_oauth_par.compat import dot_authenticates_client_assertions
@@ -592,10 +593,11 @@ def test_expires_in_defaults_to_sixty(client, confidential):
 
 
 @pytest.mark.parametrize("bad", [0, -5, "120", True, None, 1.5])
-def test_invalid_lifetime_falls_back_to_default(client, confidential, bad):
-    with override_settings(OAUTH2_PAR={"REQUEST_URI_LIFETIME": bad}):
-        body = assert_created(push(client, auth_params()))
-    assert body["expires_in"] == 60
+def test_invalid_lifetime_is_refused_never_defaulted(client, confidential, bad):
+    bad_lifetime = override_settings(OAUTH2_PAR={"REQUEST_URI_LIFETIME": bad})
+    with bad_lifetime, pytest.raises(ImproperlyConfigured, match="REQUEST_URI_LIFETIME"):
+        push(client, auth_params())
+    assert not PushedRequest.objects.exists()
 
 
 def test_row_holds_only_a_digest(client, confidential):

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.urls import include, path
-from oauth2_provider import urls as dot_urls
+from oauth2_provider import views as dot_views
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -10,6 +10,11 @@ urlpatterns = [
     # Before DOT's: DOT >= 3.5 routes a par/ of its own (check oauth_par.E008).
     path("o/", include("django_oauth_par.urls")),
     path("o/", include("oauth2_provider.urls", namespace="oauth2_provider")),
-    path("", include((dot_urls.metadata_urlpatterns, "oauth2_metadata"))),
+    # RFC 8414 §3: the metadata of the issuer http://host/o, at the origin's root with its path appended.
+    path(
+        ".well-known/oauth-authorization-server/o",
+        dot_views.OAuthServerMetadataView.as_view(),
+        name="oauth-server-metadata",
+    ),
     path("", include("example_project.demo.urls")),
 ]

@@ -26,11 +26,12 @@ from .conftest import (
     sign_in_and_consent,
 )
 
-# (name, metadata path, issuer path, scope): the RFC 8414 document is served at the root
-# and names the origin as issuer; OpenID Connect discovery lives under DOT's /o/ prefix.
+# (name, metadata path, issuer path, scope): one issuer, {site}/o, whose RFC 8414 document is
+# at the root with the issuer's path appended (RFC 8414 §3) and whose OpenID Connect discovery
+# lives under DOT's /o/ prefix.
 DISCOVERIES = [
     pytest.param("/o/.well-known/openid-configuration", "/o", "openid read", id="openid-connect-discovery"),
-    pytest.param("/.well-known/oauth-authorization-server", "", "read", id="rfc8414-metadata"),
+    pytest.param("/.well-known/oauth-authorization-server/o", "/o", "read", id="rfc8414-metadata"),
 ]
 
 

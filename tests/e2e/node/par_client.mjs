@@ -9,7 +9,7 @@
 //       --redirect-uri http://localhost:8000/demo/callback/ [--discovery oidc|oauth2]
 //
 // --discovery oidc (default) reads {server}/o/.well-known/openid-configuration and asks for
-// "openid read"; oauth2 reads the RFC 8414 document {server}/.well-known/oauth-authorization-server
+// "openid read"; oauth2 reads the RFC 8414 document {server}/.well-known/oauth-authorization-server/o
 // and asks for "read". Prints one JSON object on stdout; exits 1 with {"error": ...} on failure.
 
 import { parseArgs } from 'node:util';
@@ -120,7 +120,9 @@ async function signInAndConsent(browser, authorizationUrl) {
 }
 
 async function main() {
-  const issuer = oidc ? new URL(`${server}/o`) : new URL(server);
+  // The issuer is {server}/o either way; RFC 8414 discovery then reads
+  // {server}/.well-known/oauth-authorization-server/o (path insertion, RFC 8414 §3).
+  const issuer = new URL(`${server}/o`);
   const config = await client.discovery(
     issuer,
     args['client-id'],
