@@ -29,7 +29,7 @@ from oauth2_provider.settings import oauth2_settings
 from oauth2_provider.views import AuthorizationView
 from oauthlib.oauth2.rfc6749 import errors as oauth2_errors
 
-from . import audit
+from . import audit, authorization_details, granted
 from .exceptions import UNAVAILABLE, ParError
 from .issuer import issuer_identifier, with_issuer
 from .logins import last_login_of
@@ -76,7 +76,8 @@ class PushedAuthorizationMixin(_Base):
     @classmethod
     def get_validator_class(cls) -> type:
         validator_class = with_mixin(super().get_validator_class(), PushedApplicationMixin)
-        return with_mixin(validator_class, RedirectUriPatternsMixin)
+        validator_class = with_mixin(validator_class, RedirectUriPatternsMixin)
+        return with_mixin(validator_class, granted.GrantedAuthorizationMixin)
 
     @classmethod
     def get_oauthlib_core(cls) -> Any:
@@ -95,6 +96,7 @@ class PushedAuthorizationMixin(_Base):
         request.GET = pushed_query(self.pushed)
         token = pushed_application.set(self.pushed.application)
         patterns = patterns_client.set(self.pushed.application if self.pushed.client_authenticated else None)
+        serving = granted.serving.set((request, self.pushed))
         try:
             return super().dispatch(request, *args, **kwargs)
         except ParError as error:
@@ -104,6 +106,7 @@ class PushedAuthorizationMixin(_Base):
             return error_page(request, UNAVAILABLE)
         finally:
             patterns_client.reset(patterns)
+            granted.serving.reset(serving)
             pushed_application.reset(token)
             request.GET = browser_query
 
@@ -141,6 +144,7 @@ class PushedAuthorizationMixin(_Base):
             # Claim and code are written together: a failed write leaves the request unspent,
             # and a lost race never creates a grant.
             self.claim("code")
+            audit.decided(self.request, self.pushed, allow)
             try:
                 result = super().create_authorization_response(
                     self.for_oauthlib(request), scopes, credentials, allow
@@ -268,6 +272,14 @@ class PushedAuthorizationMixin(_Base):
         return self.error_response(
             OAuthToolkitError(error=error, redirect_uri=credentials["redirect_uri"]), self.pushed.application
         )
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        if self.pushed is not None:
+            context.update(authorization_details.consent_context(self.pushed, self.request))
+            if not self.silent:  # prompt=none never shows the page it renders
+                audit.consent_shown(self.request, self.pushed)
+        return context
 
     def get_initial(self) -> dict[str, Any]:
         if self.pushed is None:

@@ -95,6 +95,24 @@ OPTIONAL_RATE: Kind[str | None] = Kind(
 PROFILE_NAME: Kind[str | None] = Kind(
     '`None` or `"fapi2"`', "None or 'fapi2'", lambda value: value in (None, "fapi2")
 )
+AUTHORIZATION_DETAILS_TYPE_MAP: Kind[dict[str, str | None]] = Kind(
+    "dict: type name → `None` or dotted path",
+    "a dict from each type name to None or the dotted path of a callable that can be imported",
+    lambda value: _types_problem(value) is None,
+)
+KEY_NAMES: Kind[list[str]] = Kind(
+    "list of str",
+    "a list of non-empty key names",
+    lambda value: isinstance(value, (list, tuple)) and all(isinstance(key, str) and key for key in value),
+)
+
+
+def _types_problem(value: Any) -> str | None:
+    from .authorization_details import types_setting_error
+
+    return types_setting_error(value)
+
+
 CACHE_NAME: Kind[str] = Kind(
     "str",
     "the name of an entry of CACHES",
@@ -256,6 +274,39 @@ class Settings:
         PROFILE_NAME,
         '`"fapi2"` applies the FAPI 2.0 Security Profile\'s rules for PAR to every client (see below).',
         "fapi2",
+        security=True,
+    )
+
+    AUTHORIZATION_DETAILS_TYPES = Setting(
+        {},
+        AUTHORIZATION_DETAILS_TYPE_MAP,
+        "The RFC 9396 `authorization_details` types accepted at push, each with an optional validator "
+        "(see [Rich Authorization Requests](#rich-authorization-requests-authorization_details)); "
+        "`{}` refuses every push that carries details.",
+        {"payment_initiation": "shop.payments.validate_payment"},
+        security=True,
+    )
+    AUDIT_TRAIL = Setting(
+        True,
+        BOOLEAN,
+        "Store each pushed request's events as rows (see [the audit chain](#the-audit-chain-stored-rows)); "
+        "signals and log lines are sent either way.",
+        False,
+        security=False,
+    )
+    AUDIT_RETENTION_DAYS = Setting(
+        365,
+        integer(1, "days"),
+        "`clearpushedrequests` deletes audit events older than this, and chains left with no event.",
+        90,
+        security=False,
+    )
+    AUDIT_SENSITIVE_KEYS = Setting(
+        [],
+        KEY_NAMES,
+        "Keys whose values stored audit rows keep as digests only, wherever they occur in an event's "
+        "facts (nested `authorization_details` included).",
+        ["creditorAccount", "iban"],
         security=True,
     )
 

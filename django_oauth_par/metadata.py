@@ -10,6 +10,7 @@ from django.urls import NoReverseMatch, reverse
 from oauth2_provider.views import ConnectDiscoveryInfoView
 from oauth2_provider.views.metadata import OAuthServerMetadataView
 
+from .authorization_details import supported_types
 from .policy import iss_in_authorization_responses, par_required_for_every_client
 
 PUSH_URL_NAME = "oauth_par:push"
@@ -45,6 +46,9 @@ def add_par_metadata(request: HttpRequest, response: HttpResponse) -> HttpRespon
     document["require_pushed_authorization_requests"] = par_required_for_every_client()
     if iss_in_authorization_responses():
         document["authorization_response_iss_parameter_supported"] = True
+    types = supported_types()
+    if types:  # RFC 9396 §10: announced only by a server that accepts some type
+        document["authorization_details_types_supported"] = types
     response.content = json.dumps(document).encode()
     response["Content-Length"] = str(len(response.content))
     return response

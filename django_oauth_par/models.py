@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 import hashlib
+import uuid
 from typing import Any
 
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -46,6 +48,9 @@ class PushedRequest(models.Model):
     #: Whether the client authenticated when it pushed (a secret or a key, not a bare client_id).
     #: Unregistered redirect URIs (RFC 9126 §2.4) are honoured only for such pushes.
     client_authenticated = models.BooleanField(default=False, editable=False)
+    #: The stable id of this request's audit chain (:class:`AuditChain`). Never the reference:
+    #: it is safe to log, export and show, and outlives the row.
+    audit_id = models.UUIDField(_("audit id"), null=True, default=uuid.uuid4, editable=False)
 
     class Meta:
         verbose_name = _("pushed authorization request")
@@ -126,6 +131,21 @@ class ClientPolicy(models.Model):
             "through PAR. The * stands for exactly one host label; https only, or http on a loopback IP."
         ),
     )
+    #: RFC 9396: off, the client may request every registered type of authorization_details.
+    restrict_authorization_details_types = models.BooleanField(
+        _("restrict authorization details types"),
+        default=False,
+        help_text=_(
+            "Accept from this client only the authorization_details types listed below, instead of "
+            "every type the server registers."
+        ),
+    )
+    authorization_details_types = models.JSONField(
+        _("authorization details types"),
+        default=list,
+        blank=True,
+        help_text=_("The types this client may request when restricted."),
+    )
 
     class Meta:
         verbose_name = _("pushed authorization policy")
@@ -150,3 +170,104 @@ class ClientPolicy(models.Model):
             errors["redirect_uri_patterns"] = str(error)
         if errors:
             raise ValidationError(errors)
+
+
+class AuditChain(models.Model):
+    """Everything that came of one pushed request, from the push to its last token.
+
+    Its id is the pushed request's ``audit_id``. It outlives the pushed request (which the
+    cleanup deletes) and holds no secret: no reference, client secret, code or token value.
+    """
+
+    id = models.UUIDField(_("audit id"), primary_key=True, editable=False)
+    application = models.ForeignKey(
+        oauth2_settings.APPLICATION_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+        verbose_name=_("client"),
+    )
+    #: Kept as text too, so the chain still names its client once the client is deleted.
+    client_id = models.CharField(_("client id"), max_length=255, editable=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("user"),
+    )
+    #: ``""`` while undecided, then ``"allowed"``, ``"denied"`` or the error sent to the client.
+    outcome = models.CharField(_("outcome"), max_length=64, blank=True, default="", db_index=True)
+    created_at = models.DateTimeField(_("pushed"), default=timezone.now, db_index=True, editable=False)
+
+    class Meta:
+        verbose_name = _("audit chain")
+        verbose_name_plural = _("audit chains")
+
+    def __str__(self) -> str:
+        return f"audit chain {self.pk}"
+
+
+class AuditEvent(models.Model):
+    """One event of an audit chain: who, when, and what (identifiers and approved values only).
+
+    Linked to its chain by ``audit_id`` rather than a foreign key: an event may arrive for a
+    chain whose summary the retention already removed (a refresh a year later), and must
+    never fail the request that caused it.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    audit_id = models.UUIDField(_("audit id"), db_index=True)
+    event = models.CharField(_("event"), max_length=32)
+    at = models.DateTimeField(_("at"), default=timezone.now, db_index=True)
+    client_id = models.CharField(_("client id"), max_length=255, blank=True, default="", db_index=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("user"),
+    )
+    #: The event's facts (scopes, resources, details as approved, token ids, expiry, ...), with
+    #: the values of ``AUDIT_SENSITIVE_KEYS`` replaced by digests.
+    facts = models.JSONField(_("facts"), default=dict)
+
+    class Meta:
+        verbose_name = _("audit event")
+        verbose_name_plural = _("audit events")
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.event} at {self.at:%Y-%m-%d %H:%M:%S}"
+
+
+class GrantedAuthorization(models.Model):
+    """What DOT issued from a pushed request: its code, or an access token with its refresh token.
+
+    DOT's models are not ours to change, so this row points at them. It carries the approved
+    ``authorization_details`` (RFC 9396, None when none were pushed) from the code to the
+    tokens and across refreshes, and the audit id that token events belong to.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    audit_id = models.UUIDField(_("audit id"), null=True, blank=True)
+    authorization_details = models.JSONField(_("authorization details"), null=True, blank=True)
+    grant = models.OneToOneField(
+        oauth2_settings.GRANT_MODEL, on_delete=models.CASCADE, null=True, related_name="+"
+    )
+    access_token = models.OneToOneField(
+        oauth2_settings.ACCESS_TOKEN_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    refresh_token = models.OneToOneField(
+        oauth2_settings.REFRESH_TOKEN_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = _("granted authorization")
+        verbose_name_plural = _("granted authorizations")
+
+    def __repr__(self) -> str:
+        return f"<GrantedAuthorization {self.pk} audit_id={self.audit_id}>"

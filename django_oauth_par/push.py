@@ -20,7 +20,7 @@ from oauthlib import oauth2
 from oauthlib.common import Request as OAuthlibRequest
 from oauthlib.oauth2.rfc6749 import utils
 
-from . import audit, throttling
+from . import audit, authorization_details, throttling
 from .conf import par_settings
 from .exceptions import ParError
 from .models import REQUEST_URI_PREFIX, PushedRequest, reference_digest
@@ -209,6 +209,9 @@ def validate_push(
         raise ParError("invalid_request", "The prompt parameter has an unsupported value.")
     if "none" in prompt and len(prompt) > 1:
         raise ParError("invalid_request", "prompt=none cannot be combined with other prompt values.")
+
+    if authorization_details.PARAMETER in params:
+        authorization_details.validate(params[authorization_details.PARAMETER], client)
 
     for name, value in stored:
         if name == "resource" and not is_valid_resource_uri(value):

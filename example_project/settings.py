@@ -49,7 +49,9 @@ ROOT_URLCONF = "example_project.urls"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [],
+        # The demo's consent page (DOT's, with the pushed authorization_details) and the
+        # consent text of its payment_initiation type.
+        "DIRS": [BASE_DIR / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -95,11 +97,15 @@ OAUTH2_PROVIDER = {
         "write": "Change your data",
     },
     "DEFAULT_SCOPES": ["read"],
+    # Carries what a pushed request granted (authorization_details, the audit chain) into tokens.
+    "OAUTH2_VALIDATOR_CLASS": "example_project.demo.oauth.Validator",
 }
 
 OAUTH2_PAR = {
     "REQUEST_URI_LIFETIME": int(os.environ.get("PAR_REQUEST_URI_LIFETIME", "60")),
     "REQUIRE_PUSHED_AUTHORIZATION_REQUESTS": os.environ.get("PAR_REQUIRED", "0") == "1",
+    "AUTHORIZATION_DETAILS_TYPES": {"payment_initiation": "example_project.demo.payments.validate_payment"},
+    "AUDIT_SENSITIVE_KEYS": ["creditorAccount"],
 }
 
 LOGGING = {

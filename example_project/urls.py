@@ -4,9 +4,13 @@ from django.contrib import admin
 from django.urls import include, path
 from oauth2_provider import views as dot_views
 
+from django_oauth_par.granted import AuthorizationDetailsIntrospectTokenView
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
+    # DOT's introspection, answering authorization_details too (RFC 9396 §9.2): before DOT's URLs.
+    path("o/introspect/", AuthorizationDetailsIntrospectTokenView.as_view()),
     path("o/", include("oauth2_provider.urls", namespace="oauth2_provider")),
     path("o/", include("django_oauth_par.urls")),
     # RFC 8414 §3: the metadata of the issuer http://host/o lives at the origin's root with the
