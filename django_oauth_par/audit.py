@@ -194,27 +194,19 @@ def consent_shown(request: HttpRequest, pushed_request: PushedRequest) -> None:
     _emit("consent_shown", signals.consent_shown, "consent page shown", request, pushed_request)
 
 
-def decided(request: HttpRequest, pushed_request: PushedRequest, outcome: str) -> None:
-    """The user (or, for a client that skips consent, the server) allowed or denied the request.
-
-    ``outcome`` is the authorization response's: ``"code"`` is an approval and
-    ``"access_denied"`` a denial; other errors were no decision and send nothing.
-    """
-    decision = {"code": "allow", "access_denied": "deny"}.get(outcome)
-    if decision is None:
-        return
+def decided(request: HttpRequest, pushed_request: PushedRequest, allowed: bool) -> None:
+    """The user allowed or denied the request (or, for a client that skips consent, the server did)."""
     # A POST is the consent form's answer; a GET that decides is a client that skips consent.
     consent = "given" if request.method == "POST" else "skipped"
-    recorded = pushed_values(pushed_request) if decision == "allow" else {}
     _emit(
         "decided",
         signals.request_decided,
         "authorization request decided",
         request,
         pushed_request,
-        decision=decision,
+        decision="allow" if allowed else "deny",
         consent=consent,
-        recorded=recorded,
+        recorded=pushed_values(pushed_request) if allowed else {},
     )
 
 

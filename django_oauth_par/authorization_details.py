@@ -27,7 +27,8 @@ ERROR = "invalid_authorization_details"
 #: More entries than this in one request is refused: no real grant needs them, and each is
 #: validated, shown and stored.
 MAX_DETAILS = 32
-#: Nesting limit, the array itself counting as one level: RFC 9396's examples need three.
+#: Nesting limit for arrays and objects, the outer array counting as one: RFC 9396's examples
+#: need three.
 MAX_DEPTH = 8
 #: RFC 9396 §2.2: fields every type may use, with the JSON shape each must have.
 COMMON_STRING_ARRAYS = ("locations", "actions", "datatypes", "privileges")
@@ -115,7 +116,7 @@ def _storable(text: str) -> bool:
 
 
 def _check_value(value: Any, depth: int) -> None:
-    if depth > MAX_DEPTH:
+    if isinstance(value, (dict, list)) and depth > MAX_DEPTH:
         raise refused(f"The authorization_details are nested more than {MAX_DEPTH} levels deep.")
     if isinstance(value, str):
         if not _storable(value):
