@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+import json
 from typing import Any, cast
 
 import oauth2_provider.admin  # noqa: F401 - DOT registers its Application admin on import
+from django import forms
 from django.contrib import admin
 from django.contrib.admin.filters import FieldListFilter, ListFilter, SimpleListFilter
 from django.contrib.admin.utils import get_fields_from_path
@@ -13,16 +15,38 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from oauth2_provider.models import get_application_model
 
-from .models import ClientPolicy, PushedRequest
+from .authorization_details import supported_types
+from .models import AuditChain, AuditEvent, ClientPolicy, PushedRequest
 
 #: How many of a client's pushes its admin page lists.
 RECENT_PUSHES = 10
 
 
+class ClientPolicyForm(forms.ModelForm):
+    """The client's allowed ``authorization_details`` types, chosen among those registered."""
+
+    authorization_details_types = forms.MultipleChoiceField(
+        label=_("authorization details types"),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        choices=lambda: [(name, name) for name in supported_types()],
+        help_text=_("The types this client may request when restricted."),
+    )
+
+    class Meta:
+        model = ClientPolicy
+        fields = (
+            "require_pushed_authorization_requests",
+            "restrict_authorization_details_types",
+            "authorization_details_types",
+        )
+
+
 class ClientPolicyInline(admin.StackedInline):
-    """``require_pushed_authorization_requests`` on the client's own admin page."""
+    """The client's PAR policy on its own admin page."""
 
     model = ClientPolicy
+    form = ClientPolicyForm
     can_delete = False
     max_num = 1
     min_num = 1
@@ -34,6 +58,8 @@ class ClientPolicyInline(admin.StackedInline):
         "require_authenticated_push",
         "request_uri_lifetime",
         "redirect_uri_patterns",
+        "restrict_authorization_details_types",
+        "authorization_details_types",
         "recent_pushes",
     )
     readonly_fields = ("recent_pushes",)
@@ -163,6 +189,66 @@ class PushedRequestAdmin(OfferedLookupsOnly):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+class ReadOnlyAdmin(OfferedLookupsOnly):
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(AuditChain)
+class AuditChainAdmin(ReadOnlyAdmin):
+    """Each pushed request's chain of events, read-only, one timeline per page.
+
+    The filters list only the clients and users that appear in some chain; there is no free
+    search, and (through :class:`OfferedLookupsOnly`) no lookup but the ones the filters send.
+    """
+
+    list_display = ("id", "client_id", "user", "outcome", "created_at")
+    list_filter = (
+        ("application", admin.RelatedOnlyFieldListFilter),
+        ("user", admin.RelatedOnlyFieldListFilter),
+        "outcome",
+        "created_at",
+    )
+    list_select_related = ("user",)
+    ordering = ("-created_at",)
+    fields = ("id", "client_id", "user", "outcome", "created_at", "timeline")
+    readonly_fields = fields
+    date_hierarchy = "created_at"
+
+    @admin.display(description=_("timeline"))
+    def timeline(self, chain: AuditChain) -> str:
+        events = AuditEvent.objects.filter(audit_id=chain.pk).select_related("user").order_by("at", "id")
+        if not events:
+            return gettext("No events are stored for this chain.")
+        return format_html(
+            '<table class="audit-timeline"><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>'
+            "</thead><tbody>{}</tbody></table>",
+            _("at"),
+            _("event"),
+            _("user"),
+            _("facts"),
+            format_html_join(
+                "",
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td><pre>{}</pre></td></tr>",
+                (
+                    (
+                        event.at.isoformat(timespec="seconds"),
+                        event.event,
+                        event.user if event.user is not None else "—",
+                        json.dumps(event.facts, indent=2, ensure_ascii=False, sort_keys=True),
+                    )
+                    for event in events
+                ),
+            ),
+        )
 
 
 add_policy_inline()

@@ -315,3 +315,42 @@ def check_fapi2_clients(app_configs: Any = None, databases: Any = None, **kwargs
             id="oauth_par.E102",
         )
     ]
+
+
+@register()
+def check_validator(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """DOT's token endpoint carries what a pushed request granted only with our validator mixin."""
+    from oauth2_provider.settings import oauth2_settings
+
+    from .conf import par_settings
+    from .granted import GrantedAuthorizationMixin
+
+    try:
+        validator_class = oauth2_settings.OAUTH2_VALIDATOR_CLASS
+    except ImportError:  # DOT's own problem to report
+        return []
+    if isinstance(validator_class, type) and issubclass(validator_class, GrantedAuthorizationMixin):
+        return []
+    hint = (
+        "Put django_oauth_par.granted.GrantedAuthorizationMixin in front of your OAUTH2_VALIDATOR_CLASS "
+        "(see the README's section on Rich Authorization Requests)."
+    )
+    if par_settings.AUTHORIZATION_DETAILS_TYPES:
+        return [
+            Error(
+                "OAUTH2_PAR registers authorization_details types, but DOT's validator does not carry them "
+                "into tokens: approved details would be lost at the token endpoint.",
+                hint=hint,
+                id="oauth_par.E007",
+            )
+        ]
+    if par_settings.AUDIT_TRAIL:
+        return [
+            Warning(
+                "The audit trail is on, but DOT's validator does not record token events: chains end "
+                "with the code.",
+                hint=hint + " Or set AUDIT_TRAIL to False.",
+                id="oauth_par.W006",
+            )
+        ]
+    return []
