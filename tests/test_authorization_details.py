@@ -433,6 +433,18 @@ def test_a_dot_protected_view_reads_the_details(client, browser, confidential):
     assert client.get("/api/payment/").status_code == 403
 
 
+@pytest.mark.urls("tests.drf_urls")
+def test_a_drf_view_reads_the_details(client, browser, confidential):
+    tokens = login(client, browser, [EXAMPLE])
+    answer = client.get("/api/drf/payment/", HTTP_AUTHORIZATION=f"Bearer {tokens['access_token']}")
+    assert answer.status_code == 200, answer.content
+    assert answer.json() == {"authorization_details": [EXAMPLE]}
+    plain = login(client, browser)
+    answer = client.get("/api/drf/payment/", HTTP_AUTHORIZATION=f"Bearer {plain['access_token']}")
+    assert answer.json() == {"authorization_details": None}
+    assert client.get("/api/drf/payment/").status_code in (401, 403)
+
+
 def test_the_helper_reads_a_token_set_by_drf_or_dot_middleware(client, browser, confidential):
     from django.test import RequestFactory
     from oauth2_provider.models import get_access_token_model
