@@ -219,8 +219,11 @@ class AuditChainAdmin(ReadOnlyAdmin):
     )
     list_select_related = ("user",)
     ordering = ("-created_at",)
-    fields = ("id", "client_id", "user", "outcome", "created_at", "timeline")
-    readonly_fields = fields
+    fieldsets = (
+        (None, {"fields": ("id", "client_id", "user", "outcome", "created_at")}),
+        (_("timeline"), {"fields": ("timeline",), "classes": ("wide",)}),
+    )
+    readonly_fields = ("id", "client_id", "user", "outcome", "created_at", "timeline")
     date_hierarchy = "created_at"
 
     @admin.display(description=_("timeline"))
@@ -229,26 +232,45 @@ class AuditChainAdmin(ReadOnlyAdmin):
         if not events:
             return gettext("No events are stored for this chain.")
         return format_html(
-            '<table class="audit-timeline"><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>'
-            "</thead><tbody>{}</tbody></table>",
+            '<table class="audit-timeline" style="width: 100%; table-layout: auto">'
+            '<thead><tr><th>{}</th><th>{}</th><th>{}</th><th style="min-width: 24em">{}</th></tr></thead>'
+            "<tbody>{}</tbody></table>",
             _("at"),
             _("event"),
             _("user"),
             _("facts"),
             format_html_join(
                 "",
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td><pre>{}</pre></td></tr>",
+                '<tr><td style="white-space: nowrap">{}</td><td>{}</td><td>{}</td>'
+                '<td style="word-break: break-word">{}</td></tr>',
                 (
                     (
-                        event.at.isoformat(timespec="seconds"),
+                        event.at.strftime("%Y-%m-%d %H:%M:%S"),
                         event.event,
                         event.user if event.user is not None else "—",
-                        json.dumps(event.facts, indent=2, ensure_ascii=False, sort_keys=True),
+                        facts_html(event.facts),
                     )
                     for event in events
                 ),
             ),
         )
+
+
+def facts_html(facts: dict[str, Any]) -> str:
+    """One line per fact; lists of words joined, anything nested as compact, escaped JSON."""
+    if not facts:
+        return "—"
+
+    def shown(value: Any) -> str:
+        if isinstance(value, list) and all(isinstance(item, (str, int)) for item in value):
+            return ", ".join(str(item) for item in value) or "—"
+        if isinstance(value, (dict, list)):
+            return json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
+        return "—" if value is None else str(value)
+
+    return format_html_join(
+        "", "<div><strong>{}</strong>: {}</div>", ((name, shown(value)) for name, value in facts.items())
+    )
 
 
 add_policy_inline()
