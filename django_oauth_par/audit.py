@@ -27,6 +27,7 @@ from django.http import HttpRequest
 from django.utils.crypto import salted_hmac
 
 from . import signals
+from .authorization_details import of_pushed_request
 from .conf import par_settings
 from .exceptions import ParError
 from .models import AuditChain, AuditEvent, PushedRequest
@@ -140,8 +141,6 @@ DIGEST_SALT = "django_oauth_par.audit.sensitive-value"
 
 def pushed_values(pushed_request: PushedRequest) -> dict[str, Any]:
     """The approved values of a pushed request, as its events record them."""
-    from .authorization_details import of_pushed_request
-
     pairs = pushed_request.parameter_pairs
     params = dict(pairs)
     return {

@@ -117,6 +117,17 @@ class GrantedAuthorizationMixin:
                     source.authorization_details,
                     previous_refresh_token=previous,
                 )
+            elif previous is not None and not self.rotate_refresh_token(request):  # type: ignore[attr-defined]
+                # Without rotation DOT gives the same access token a new value and expiry in place.
+                access_token = get_access_token_model().objects.get(pk=previous.access_token_id)
+                audit.token_issued(
+                    source.audit_id,
+                    request.client.client_id,
+                    access_token,
+                    previous,
+                    source.authorization_details,
+                    previous_refresh_token=previous,
+                )
         if source.authorization_details is not None:
             # RFC 9396 §7: the token response names the details the token carries. oauthlib
             # serialises this dict after saving it, so what is added here is what is sent.

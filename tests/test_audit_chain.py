@@ -140,6 +140,18 @@ def test_the_chain_of_a_refresh_and_a_revocation(client, browser, confidential):
     assert facts(audit_id, "revoked")["token_type"] == "access_token"
 
 
+def test_a_refresh_without_rotation_is_in_the_chain(client, browser, confidential, settings):
+    settings.OAUTH2_PROVIDER = {**settings.OAUTH2_PROVIDER, "ROTATE_REFRESH_TOKEN": False}
+    tokens, audit_id, _uri, _code = login(client, browser)
+    assert refresh(client, tokens["refresh_token"]).status_code == 200
+    assert names(audit_id) == [*FULL_LOGIN, "refreshed"]
+    refreshed = facts(audit_id, "refreshed")
+    token = get_access_token_model().objects.get()
+    assert refreshed["access_token_id"] == token.pk
+    assert refreshed["expires"] == token.expires.isoformat()
+    assert refreshed["refresh_token_id"] == refreshed["previous_refresh_token_id"]
+
+
 def test_a_refresh_token_revocation_is_in_the_chain(client, browser, confidential):
     tokens, audit_id, _uri, _code = login(client, browser)
     client.post(
@@ -423,3 +435,60 @@ def _checksum(token: str) -> str:
     import hashlib
 
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+# Settings and checks -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("AUDIT_TRAIL", "yes"),
+        ("AUDIT_TRAIL", 1),
+        ("AUDIT_RETENTION_DAYS", 0),
+        ("AUDIT_RETENTION_DAYS", "365"),
+        ("AUDIT_RETENTION_DAYS", True),
+        ("AUDIT_SENSITIVE_KEYS", "iban"),
+        ("AUDIT_SENSITIVE_KEYS", ["iban", 3]),
+        ("AUDIT_SENSITIVE_KEYS", [""]),
+    ],
+)
+def test_bad_audit_settings_are_reported_and_replaced_by_defaults(settings, name, value):
+    from django_oauth_par.checks import check_settings
+    from django_oauth_par.conf import DEFAULTS, par_settings
+
+    settings.OAUTH2_PAR = {name: value}
+    assert [message.id for message in check_settings()] == ["oauth_par.E004"]
+    expected = DEFAULTS[name]
+    actual = getattr(par_settings, name)
+    assert actual == (frozenset(expected) if name == "AUDIT_SENSITIVE_KEYS" else expected)
+
+
+@pytest.fixture
+def plain_validator(settings: Any) -> None:
+    """DOT's own validator, without GrantedAuthorizationMixin (DOT reloads its settings on the change)."""
+    settings.OAUTH2_PROVIDER = {
+        **settings.OAUTH2_PROVIDER,
+        "OAUTH2_VALIDATOR_CLASS": "oauth2_provider.oauth2_validators.OAuth2Validator",
+    }
+
+
+def validator_check_ids() -> list[str]:
+    from django_oauth_par.checks import check_validator
+
+    return [message.id for message in check_validator()]
+
+
+def test_the_example_validator_passes_the_check():
+    assert validator_check_ids() == []
+
+
+def test_registered_types_without_the_validator_mixin_are_an_error(settings, plain_validator):
+    assert validator_check_ids() == ["oauth_par.E007"]
+
+
+def test_the_audit_trail_without_the_validator_mixin_is_a_warning(settings, plain_validator):
+    settings.OAUTH2_PAR = {"AUDIT_TRAIL": True}
+    assert validator_check_ids() == ["oauth_par.W006"]
+    settings.OAUTH2_PAR = {"AUDIT_TRAIL": False}
+    assert validator_check_ids() == []

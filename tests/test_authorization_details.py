@@ -358,20 +358,12 @@ def test_refresh_keeps_the_details(client, browser, confidential):
 
 def test_refresh_without_rotation_keeps_the_details(client, browser, confidential, settings):
     settings.OAUTH2_PROVIDER = {**settings.OAUTH2_PROVIDER, "ROTATE_REFRESH_TOKEN": False}
-    from oauth2_provider.settings import oauth2_settings
-
-    oauth2_settings.reload()
-    try:
-        tokens = login(client, browser, [EXAMPLE])
-        again = refresh(client, tokens["refresh_token"])
-        assert again.status_code == 200, again.content
-        assert again.json()["authorization_details"] == [EXAMPLE]
-        assert introspect(client, again.json()["access_token"])["authorization_details"] == [EXAMPLE]
-    finally:
-        settings.OAUTH2_PROVIDER = {
-            key: value for key, value in settings.OAUTH2_PROVIDER.items() if key != "ROTATE_REFRESH_TOKEN"
-        }
-        oauth2_settings.reload()
+    tokens = login(client, browser, [EXAMPLE])
+    again = refresh(client, tokens["refresh_token"])
+    assert again.status_code == 200, again.content
+    assert again.json()["authorization_details"] == [EXAMPLE]
+    assert again.json()["access_token"] != tokens["access_token"]
+    assert introspect(client, again.json()["access_token"])["authorization_details"] == [EXAMPLE]
 
 
 def introspect(client: Client, token: str) -> dict[str, Any]:
