@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from typing import Any
 from uuid import UUID
 
+from django.db import router, transaction
 from django.dispatch import Signal
 from django.http import HttpRequest
 from django.utils.crypto import salted_hmac
@@ -156,36 +157,40 @@ def user_of(request: HttpRequest | None) -> Any:
 
 
 def pushed(request: HttpRequest, pushed_request: PushedRequest) -> None:
-    if pushed_request.audit_id is not None and par_settings.AUDIT_TRAIL:
-        AuditChain.objects.create(
-            id=pushed_request.audit_id,
-            application=pushed_request.application,
-            client_id=pushed_request.application.client_id,
-            created_at=pushed_request.created_at,
+    # One transaction for the chain and its first event: a commit is the expensive part of a
+    # write, on SQLite above all.
+    with transaction.atomic(using=router.db_for_write(AuditEvent)):
+        if pushed_request.audit_id is not None and par_settings.AUDIT_TRAIL:
+            AuditChain.objects.create(
+                id=pushed_request.audit_id,
+                application=pushed_request.application,
+                client_id=pushed_request.application.client_id,
+                created_at=pushed_request.created_at,
+            )
+        _emit(
+            "pushed",
+            request_pushed,
+            "pushed authorization request stored",
+            request,
+            pushed_request,
+            recorded={**pushed_values(pushed_request), "parameter_names": pushed_request.parameter_names},
         )
-    _emit(
-        "pushed",
-        request_pushed,
-        "pushed authorization request stored",
-        request,
-        pushed_request,
-        recorded={**pushed_values(pushed_request), "parameter_names": pushed_request.parameter_names},
-    )
 
 
 def redeemed(request: HttpRequest, pushed_request: PushedRequest, outcome: str) -> None:
     user = user_of(request)
-    if pushed_request.audit_id is not None and par_settings.AUDIT_TRAIL:
-        summary = {"code": "allowed", "access_denied": "denied"}.get(outcome, outcome)
-        AuditChain.objects.filter(pk=pushed_request.audit_id).update(outcome=summary, user=user)
-    _emit(
-        "redeemed",
-        request_redeemed,
-        "pushed authorization request spent",
-        request,
-        pushed_request,
-        outcome=outcome,
-    )
+    with transaction.atomic(using=router.db_for_write(AuditEvent)):
+        if pushed_request.audit_id is not None and par_settings.AUDIT_TRAIL:
+            summary = {"code": "allowed", "access_denied": "denied"}.get(outcome, outcome)
+            AuditChain.objects.filter(pk=pushed_request.audit_id).update(outcome=summary, user=user)
+        _emit(
+            "redeemed",
+            request_redeemed,
+            "pushed authorization request spent",
+            request,
+            pushed_request,
+            outcome=outcome,
+        )
 
 
 def consent_shown(request: HttpRequest, pushed_request: PushedRequest) -> None:
