@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Mapping
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 from uuid import UUID
 
@@ -156,10 +157,17 @@ def user_of(request: HttpRequest | None) -> Any:
     return user if getattr(user, "is_authenticated", False) else None
 
 
+def stored_together(pushed_request: PushedRequest) -> AbstractContextManager[Any]:
+    """One transaction for the rows an event writes, and none when it writes none."""
+    if pushed_request.audit_id is None or not par_settings.AUDIT_TRAIL:
+        return nullcontext()
+    return transaction.atomic(using=router.db_for_write(AuditEvent))
+
+
 def pushed(request: HttpRequest, pushed_request: PushedRequest) -> None:
     # One transaction for the chain and its first event: a commit is the expensive part of a
     # write, on SQLite above all.
-    with transaction.atomic(using=router.db_for_write(AuditEvent)):
+    with stored_together(pushed_request):
         if pushed_request.audit_id is not None and par_settings.AUDIT_TRAIL:
             AuditChain.objects.create(
                 id=pushed_request.audit_id,
@@ -179,7 +187,7 @@ def pushed(request: HttpRequest, pushed_request: PushedRequest) -> None:
 
 def redeemed(request: HttpRequest, pushed_request: PushedRequest, outcome: str) -> None:
     user = user_of(request)
-    with transaction.atomic(using=router.db_for_write(AuditEvent)):
+    with stored_together(pushed_request):
         if pushed_request.audit_id is not None and par_settings.AUDIT_TRAIL:
             summary = {"code": "allowed", "access_denied": "denied"}.get(outcome, outcome)
             AuditChain.objects.filter(pk=pushed_request.audit_id).update(outcome=summary, user=user)

@@ -243,7 +243,7 @@ def test_details_are_checked_after_client_authentication(client, confidential):
 
 
 @pytest.mark.parametrize(
-    "url", ["/.well-known/oauth-authorization-server", "/o/.well-known/openid-configuration"]
+    "url", ["/.well-known/oauth-authorization-server/o", "/o/.well-known/openid-configuration"]
 )
 def test_metadata_lists_the_supported_types(client, db, settings, url):
     assert client.get(url).json()["authorization_details_types_supported"] == [
