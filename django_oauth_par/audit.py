@@ -36,6 +36,7 @@ from .models import AuditChain, AuditEvent, PushedRequest
 from .signals import request_expired, request_pushed, request_redeemed, request_rejected
 
 log = logging.getLogger("django_oauth_par.audit")
+DIGEST_SALT = "django_oauth_par.audit.sensitive-value"
 
 
 def printable(value: str | None, limit: int = 80) -> str | None:
@@ -136,9 +137,6 @@ def digested(value: Any) -> Any:
 def digest(value: Any) -> str:
     text = json.dumps(value, sort_keys=True, ensure_ascii=False)
     return "hmac-sha256:" + salted_hmac(DIGEST_SALT, text, algorithm="sha256").hexdigest()
-
-
-DIGEST_SALT = "django_oauth_par.audit.sensitive-value"
 
 
 def pushed_values(pushed_request: PushedRequest) -> dict[str, Any]:

@@ -474,3 +474,27 @@ def test_the_cleanup_removes_rows_whose_tokens_are_gone(client, browser, confide
     get_refresh_token_model().objects.all().delete()
     call_command("clearpushedrequests", stdout=__import__("io").StringIO())
     assert not GrantedAuthorization.objects.exists()
+
+
+def test_the_admin_form_offers_the_registered_types_only(confidential):
+    from django_oauth_par.admin import ClientPolicyForm
+
+    form = ClientPolicyForm(
+        data={
+            "require_pushed_authorization_requests": "",
+            "restrict_authorization_details_types": "on",
+            "authorization_details_types": ["mailbox"],
+        },
+        instance=ClientPolicy(application=confidential),
+    )
+    assert form.is_valid(), form.errors
+    policy = form.save()
+    assert (policy.restrict_authorization_details_types, policy.authorization_details_types) == (
+        True,
+        ["mailbox"],
+    )
+    unknown = ClientPolicyForm(
+        data={"restrict_authorization_details_types": "on", "authorization_details_types": ["retired_type"]},
+        instance=ClientPolicy(application=confidential),
+    )
+    assert not unknown.is_valid()
