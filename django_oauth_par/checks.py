@@ -335,7 +335,11 @@ def check_validator(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage
         "Put django_oauth_par.granted.GrantedAuthorizationMixin in front of your OAUTH2_VALIDATOR_CLASS "
         "(see the README's section on Rich Authorization Requests)."
     )
-    if par_settings.AUTHORIZATION_DETAILS_TYPES:
+    try:
+        types, trail = par_settings.AUTHORIZATION_DETAILS_TYPES, par_settings.AUDIT_TRAIL
+    except ImproperlyConfigured:  # reported by check_settings
+        return []
+    if types:
         return [
             Error(
                 "OAUTH2_PAR registers authorization_details types, but DOT's validator does not carry them "
@@ -344,7 +348,7 @@ def check_validator(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage
                 id="oauth_par.E007",
             )
         ]
-    if par_settings.AUDIT_TRAIL:
+    if trail:
         return [
             Warning(
                 "The audit trail is on, but DOT's validator does not record token events: chains end "

@@ -283,7 +283,8 @@ class Settings:
         "The RFC 9396 `authorization_details` types accepted at push, each with an optional validator "
         "(see [Rich Authorization Requests](#rich-authorization-requests-authorization_details)); "
         "`{}` refuses every push that carries details.",
-        {"payment_initiation": "shop.payments.validate_payment"},
+        # The README's example must pass the row's own test: a path has to import here.
+        {"payment_initiation": "example_project.demo.payments.validate_payment"},
         security=True,
     )
     AUDIT_TRAIL = Setting(

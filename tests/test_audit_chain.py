@@ -453,15 +453,16 @@ def _checksum(token: str) -> str:
         ("AUDIT_SENSITIVE_KEYS", [""]),
     ],
 )
-def test_bad_audit_settings_are_reported_and_replaced_by_defaults(settings, name, value):
+def test_bad_audit_settings_are_reported_and_refused(settings, name, value):
+    from django.core.exceptions import ImproperlyConfigured
+
     from django_oauth_par.checks import check_settings
-    from django_oauth_par.conf import DEFAULTS, par_settings
+    from django_oauth_par.conf import par_settings
 
     settings.OAUTH2_PAR = {name: value}
     assert [message.id for message in check_settings()] == ["oauth_par.E004"]
-    expected = DEFAULTS[name]
-    actual = getattr(par_settings, name)
-    assert actual == (frozenset(expected) if name == "AUDIT_SENSITIVE_KEYS" else expected)
+    with pytest.raises(ImproperlyConfigured):
+        getattr(par_settings, name)
 
 
 @pytest.fixture

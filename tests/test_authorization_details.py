@@ -228,10 +228,16 @@ def test_no_registered_types_refuses_every_detail(client, confidential, settings
         {"payment_initiation": "example_project.demo.payments.EXAMPLE"},  # not callable
     ],
 )
-def test_an_unusable_types_setting_is_reported_and_fails_closed(client, confidential, settings, value):
+def test_an_unusable_types_setting_is_reported_and_stops_the_site(client, confidential, settings, value):
+    from django.core.exceptions import ImproperlyConfigured
+
+    from django_oauth_par.conf import par_settings
+
     settings.OAUTH2_PAR = {**settings.OAUTH2_PAR, "AUTHORIZATION_DETAILS_TYPES": value}
     assert "oauth_par.E004" in [message.id for message in check_settings()]
-    refused(push_details(client, [{"type": "payment_initiation"}]))
+    # Never read as "no validator": the value is refused wherever it is read.
+    with pytest.raises(ImproperlyConfigured):
+        par_settings.AUTHORIZATION_DETAILS_TYPES  # noqa: B018
 
 
 def test_details_are_checked_after_client_authentication(client, confidential):
