@@ -107,7 +107,7 @@ def _emit(
         AuditEvent.objects.create(
             audit_id=audit_id,
             event=event,
-            client_id=client_id or "",
+            client_id=(client_id or "")[: AuditEvent._meta.get_field("client_id").max_length],
             user=user if getattr(user, "is_authenticated", False) else None,
             facts=digested({**facts, **recorded}),
         )
