@@ -5,10 +5,21 @@ import uuid
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from oauth2_provider.settings import oauth2_settings
+
+PRIVATE_KEY_JWT = "private_key_jwt"
+#: RFC 7591 §2 ``token_endpoint_auth_method`` values this app implements.
+AUTH_METHOD_CHOICES = [
+    ("client_secret_basic", "client_secret_basic"),
+    ("client_secret_post", "client_secret_post"),
+    (PRIVATE_KEY_JWT, PRIVATE_KEY_JWT),
+    ("none", _("none (public client)")),
+]
 
 #: Every ``request_uri`` we issue starts with this (RFC 9126 §2.2).
 REQUEST_URI_PREFIX = "urn:ietf:params:oauth:request_uri:"
@@ -106,6 +117,46 @@ class ClientPolicy(models.Model):
             "request_uri obtained from the pushed authorization request endpoint."
         ),
     )
+    # Client keys, with their RFC 7591 names. Ignored where the installed DOT has its own
+    # (see registration.dot_has_client_keys): there DOT's fields are the one source of truth.
+    token_endpoint_auth_method = models.CharField(
+        _("token endpoint auth method"),
+        max_length=32,
+        blank=True,
+        default="",
+        choices=AUTH_METHOD_CHOICES,
+        help_text=_(
+            "How the client authenticates, here and at the token endpoint. Unset: by client type "
+            "(a secret for confidential clients, nothing for public ones)."
+        ),
+    )
+    jwks = models.TextField(
+        _("JWK Set"),
+        blank=True,
+        default="",
+        help_text=_(
+            'The client\'s public keys as a JWK Set ({"keys": [...]}): RSA of 2048 bits or more, '
+            "EC P-256 or P-384, or Ed25519. Public keys only. Leave empty when jwks_uri is set."
+        ),
+    )
+    jwks_uri = models.URLField(
+        _("JWK Set URL"),
+        max_length=500,
+        blank=True,
+        default="",
+        help_text=_(
+            "HTTPS URL where the client publishes its public keys; fetched when a key is needed, "
+            "never when this page is saved. Leave empty when a JWK Set is pasted."
+        ),
+    )
+    require_signed_request_object = models.BooleanField(
+        _("require signed request object"),
+        default=False,
+        help_text=_(
+            "Refuse pushes from this client that do not carry a signed request object "
+            "(the request parameter, RFC 9101)."
+        ),
+    )
 
     request_uri_lifetime = models.PositiveIntegerField(
         _("request_uri lifetime"),
@@ -155,8 +206,7 @@ class ClientPolicy(models.Model):
         return f"PAR policy of client {self.application_id}"
 
     def clean(self) -> None:
-        from django.core.exceptions import ValidationError
-
+        from .keys import InvalidKeySetError, check_jwks_uri, parse_jwk_set, public_json
         from .policy import max_request_uri_lifetime
         from .redirect_patterns import PatternError, parse_patterns
 
@@ -168,8 +218,38 @@ class ClientPolicy(models.Model):
             parse_patterns(self.redirect_uri_patterns)
         except PatternError as error:
             errors["redirect_uri_patterns"] = str(error)
+        if self.jwks and self.jwks_uri:
+            errors["jwks_uri"] = gettext("Give either a JWK Set or a JWK Set URL, not both.")
+        if self.jwks:
+            try:
+                self.jwks = public_json(parse_jwk_set(self.jwks))
+            except InvalidKeySetError as error:
+                # Never keep what was pasted: it may be a private key.
+                self.jwks = ""
+                errors["jwks"] = str(error)
+        if self.jwks_uri:
+            try:
+                check_jwks_uri(self.jwks_uri)
+            except InvalidKeySetError as error:
+                errors["jwks_uri"] = str(error)
+        if self.token_endpoint_auth_method == PRIVATE_KEY_JWT and not (self.jwks or self.jwks_uri):
+            errors.setdefault(
+                "jwks", gettext("private_key_jwt needs the client's public keys: a JWK Set or its URL.")
+            )
         if errors:
             raise ValidationError(errors)
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # The last guard on every path that writes (admin, shell, fixtures): a set holding
+        # a private key is never written, whatever skipped clean().
+        if self.jwks:
+            from .keys import InvalidKeySetError, parse_jwk_set, public_json
+
+            try:
+                self.jwks = public_json(parse_jwk_set(self.jwks))
+            except InvalidKeySetError as error:
+                raise ValidationError({"jwks": str(error)}) from None
+        super().save(*args, **kwargs)
 
 
 class AuditChain(models.Model):
