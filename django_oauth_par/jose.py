@@ -54,7 +54,7 @@ def verify_signed_jwt(
     segments = token.split(".")
     if len(segments) == 5:
         raise refuse(f"The {what} is encrypted; encrypted tokens are not accepted. Send a signed JWT.")
-    if len(segments) != 3 or not all(SEGMENT.match(segment) for segment in segments) or not segments[2]:
+    if len(segments) != 3 or not all(SEGMENT.match(segment) for segment in segments):
         raise refuse(f"The {what} is not a signed JWT in compact serialization.")
     try:
         header = json.loads(_decode_segment(segments[0]))
@@ -66,6 +66,8 @@ def verify_signed_jwt(
     allowed = par_settings.SIGNING_ALGORITHMS
     if not isinstance(alg, str) or alg not in allowed:
         raise refuse(f"The {what} is signed with alg {printable_alg(alg)}; accepted: {', '.join(allowed)}.")
+    if not segments[2]:
+        raise refuse(f"The {what} carries no signature.")
     if "crit" in header:
         raise refuse(f"The {what} names critical header extensions, which are not supported.")
     if isinstance(header.get("cty"), str) and header["cty"].upper() == "JWT":

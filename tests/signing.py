@@ -19,8 +19,9 @@ PAR_ENDPOINT = "http://testserver/o/par/"
 
 
 @functools.cache
-def private_key(kind: str = "EC", kid: str = "k1") -> jwk.JWK:
+def private_key(kind: str = "EC", kid: str | None = None) -> jwk.JWK:
     """One key pair per (kind, kid) for the whole run: generating RSA keys is slow."""
+    kid = kid or kind.lower()
     if kind == "RSA":
         key = jwk.JWK.generate(kty="RSA", size=2048, kid=kid)
     elif kind == "RSA1024":
