@@ -16,7 +16,11 @@ from django.utils.translation import gettext_lazy as _
 from oauth2_provider.models import get_application_model
 
 from .authorization_details import supported_types
+from .keys import InvalidKeySetError, describe, parse_jwk_set
 from .models import AuditChain, AuditEvent, ClientPolicy, PushedRequest
+from .registration import dot_has_client_keys
+
+KEY_FIELDS = ("token_endpoint_auth_method", "jwks", "jwks_uri")
 
 #: How many of a client's pushes its admin page lists.
 RECENT_PUSHES = 10
@@ -40,10 +44,19 @@ class ClientPolicyForm(forms.ModelForm):
             "restrict_authorization_details_types",
             "authorization_details_types",
         )
+        widgets = {"jwks": forms.Textarea(attrs={"rows": 6, "cols": 80, "spellcheck": "false"})}
+
+    def full_clean(self) -> None:
+        super().full_clean()
+        if self.is_bound and self.has_error("jwks"):
+            # The page is shown again with the error: never with a private key pasted by mistake.
+            data = self.data.copy()
+            data[self.add_prefix("jwks")] = ""
+            self.data = data
 
 
 class ClientPolicyInline(admin.StackedInline):
-    """The client's PAR policy on its own admin page."""
+    """The client's PAR policy and keys on its own admin page."""
 
     model = ClientPolicy
     form = ClientPolicyForm
@@ -60,9 +73,46 @@ class ClientPolicyInline(admin.StackedInline):
         "redirect_uri_patterns",
         "restrict_authorization_details_types",
         "authorization_details_types",
+        "require_signed_request_object",
+        *KEY_FIELDS,
+        "registered_keys",
         "recent_pushes",
     )
-    readonly_fields = ("recent_pushes",)
+    readonly_fields = ("registered_keys", "recent_pushes")
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        fields = list(super().get_fields(request, obj))
+        if dot_has_client_keys():
+            # DOT's own fields on this page hold the keys; two places to edit them would disagree.
+            fields = [name for name in fields if name not in KEY_FIELDS]
+        return fields
+
+    @admin.display(description=_("client keys"))
+    def registered_keys(self, policy: ClientPolicy) -> str:
+        if dot_has_client_keys():
+            return gettext(
+                "This django-oauth-toolkit keeps client keys itself: the token endpoint auth method, "
+                "client JWKS and client JWKS URI fields of the client above are the ones used."
+            )
+        if policy.jwks:
+            try:
+                rows = describe(parse_jwk_set(policy.jwks))
+            except InvalidKeySetError as error:
+                return str(error)
+            return format_html(
+                "<table><thead><tr><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>{}</tbody></table>",
+                _("key id"),
+                _("type"),
+                _("SHA-256 thumbprint (RFC 7638)"),
+                format_html_join(
+                    "",
+                    "<tr><td>{}</td><td>{}</td><td><code>{}</code></td></tr>",
+                    ((row.kid, row.kind, row.thumbprint) for row in rows),
+                ),
+            )
+        if policy.jwks_uri:
+            return gettext("Fetched from the JWK Set URL when first needed, and cached.")
+        return gettext("No keys are registered.")
 
     @admin.display(description=_("recent pushes"))
     def recent_pushes(self, policy: ClientPolicy) -> str:

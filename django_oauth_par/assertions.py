@@ -10,18 +10,24 @@ kept, to refuse a replay).
 
 from __future__ import annotations
 
+import binascii
 import contextlib
-from collections.abc import Collection
+import json
+from collections.abc import Collection, Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
+from oauthlib.common import Request as OAuthlibRequest
 
 from . import jose
 from .conf import par_settings
 from .exceptions import ParError
 from .issuer import issuer_identifiers
 from .keys import ClientKeys
+from .models import PRIVATE_KEY_JWT
+from .registration import dot_has_client_keys, registration
 
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 ASSERTION_PARAMETERS = frozenset({"client_assertion", "client_assertion_type"})
@@ -60,12 +66,13 @@ def verify_client_assertion(
     jose.use_once("client-assertion", client_id, jti, exp, refuse, WHAT)
 
 
-def accepted_audiences(request: HttpRequest) -> list[str]:
+def accepted_audiences(endpoint_url: str) -> list[str]:
     """RFC 9126 §2: the issuer identifier, the token endpoint URL, or the URL posted to.
 
-    The URL posted to is the PAR endpoint's at the PAR endpoint, and the token (or
-    revocation, introspection) endpoint's at DOT's endpoints.
+    ``endpoint_url`` is the absolute URL the assertion was posted to: the PAR endpoint's
+    at the PAR endpoint, the token (or revocation, introspection) endpoint's at DOT's.
     """
+    request = UrlRequest(endpoint_url)
     audiences = issuer_identifiers(request)
     with contextlib.suppress(NoReverseMatch):
         audiences.append(request.build_absolute_uri(reverse("oauth2_provider:token")))
@@ -73,6 +80,125 @@ def accepted_audiences(request: HttpRequest) -> list[str]:
     return list(dict.fromkeys(audiences))
 
 
-def presents_assertion(parameters: Any) -> bool:
+class UrlRequest(HttpRequest):
+    """The scheme, host and path of an absolute URL, as a Django request for URL building.
+
+    DOT derives its issuer from a Django request; oauthlib hands validators only the URL,
+    which was built from the real request (its host already checked against ALLOWED_HOSTS).
+    """
+
+    def __init__(self, url: str) -> None:
+        super().__init__()
+        parts = urlsplit(url)
+        self._url_scheme = parts.scheme
+        self.META["HTTP_HOST"] = parts.netloc
+        self.path = self.path_info = parts.path or "/"
+
+    def _get_scheme(self) -> str:
+        return self._url_scheme
+
+
+def presents_assertion(parameters: Mapping[str, Any]) -> bool:
     """Whether a request carries either assertion parameter, even empty: it then chose this method."""
     return any(parameters.get(name) is not None for name in ASSERTION_PARAMETERS)
+
+
+def presented_method(request: OAuthlibRequest) -> str:
+    """The RFC 7591 name of the authentication method an oauthlib request used."""
+    if presents_assertion(request._params):
+        return PRIVATE_KEY_JWT
+    authorization = request.headers.get("Authorization") or ""
+    if authorization.split(" ", 1)[0].lower() == "basic":
+        return "client_secret_basic"
+    if request._params.get("client_secret") is not None:
+        return "client_secret_post"
+    return "none"
+
+
+def unverified_issuer(token: str) -> str | None:
+    """The ``iss`` an assertion claims, to find the client whose keys then verify it."""
+    try:
+        claims = json.loads(jose.decode_segment(token.split(".")[1]))
+    except (ValueError, IndexError, RecursionError, binascii.Error):
+        return None
+    issuer = claims.get("iss") if isinstance(claims, dict) else None
+    return issuer if isinstance(issuer, str) else None
+
+
+class PrivateKeyJWTMixin:
+    """Authenticate key-based clients wherever DOT authenticates clients.
+
+    Put it in front of your ``OAUTH2_VALIDATOR_CLASS``::
+
+        class Validator(PrivateKeyJWTMixin, OAuth2Validator):
+            pass
+
+    DOT's token, revocation and introspection endpoints then accept ``private_key_jwt``
+    exactly as the PAR endpoint does (which uses this mixin whatever the setting), and
+    hold every client to its one registered method: a key-based client presenting a
+    secret, or a secret client presenting an assertion, is refused. Where the installed
+    DOT implements ``private_key_jwt`` itself, the mixin steps aside and DOT decides.
+
+    A refusal's reason is left on the oauthlib request as ``par_error`` so the PAR
+    endpoint can say why; DOT's endpoints answer their usual ``invalid_client``.
+    """
+
+    def client_authentication_required(self, request: OAuthlibRequest, *args: Any, **kwargs: Any) -> bool:
+        if not dot_has_client_keys() and presents_assertion(request._params):
+            return True
+        return bool(super().client_authentication_required(request, *args, **kwargs))  # type: ignore[misc]
+
+    def authenticate_client(self, request: OAuthlibRequest, *args: Any, **kwargs: Any) -> bool:
+        if dot_has_client_keys():
+            return bool(super().authenticate_client(request, *args, **kwargs))  # type: ignore[misc]
+        presented = presented_method(request)
+        if presented == PRIVATE_KEY_JWT:
+            return self._authenticate_by_assertion(request)
+        if not super().authenticate_client(request, *args, **kwargs):  # type: ignore[misc]
+            return False
+        return _holds_to_registration(request, presented)
+
+    def authenticate_client_id(
+        self, client_id: str, request: OAuthlibRequest, *args: Any, **kwargs: Any
+    ) -> bool:
+        if not super().authenticate_client_id(client_id, request, *args, **kwargs):  # type: ignore[misc]
+            return False
+        return dot_has_client_keys() or _holds_to_registration(request, "none")
+
+    def _authenticate_by_assertion(self, request: OAuthlibRequest) -> bool:
+        if request.headers.get("Authorization") or request._params.get("client_secret") is not None:
+            request.par_error = refuse("Use one client authentication method, not two.")
+            return False
+        token = request._params.get("client_assertion") or ""
+        client_id = request.client_id or unverified_issuer(token)
+        if not client_id or self._load_application(client_id, request) is None:  # type: ignore[attr-defined]
+            request.par_error = refuse("Client authentication failed.")
+            return False
+        client = request.client
+        settings = registration(client)
+        if not settings.uses_private_key_jwt:
+            request.par_error = refuse("This client is not registered to authenticate with private_key_jwt.")
+            return False
+        try:
+            verify_client_assertion(
+                request._params.get("client_assertion_type"),
+                token,
+                client.client_id,
+                settings.keys,
+                accepted_audiences(request.uri),
+            )
+        except ParError as error:
+            request.par_error = error
+            return False
+        return True
+
+
+def _holds_to_registration(request: OAuthlibRequest, presented: str) -> bool:
+    settings = registration(request.client)
+    if settings.accepts(presented, request.client.client_type):
+        return True
+    if settings.uses_private_key_jwt:
+        request.par_error = refuse("This client must authenticate with private_key_jwt.")
+    else:
+        request.par_error = refuse("This client is registered for another authentication method.")
+    return False

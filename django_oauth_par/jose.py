@@ -35,7 +35,7 @@ MAX_NUMERIC_DATE = 2**40
 Refusal = Callable[[str], ParError]
 
 
-def _decode_segment(segment: str) -> bytes:
+def decode_segment(segment: str) -> bytes:
     return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
 
 
@@ -57,7 +57,7 @@ def verify_signed_jwt(
     if len(segments) != 3 or not all(SEGMENT.match(segment) for segment in segments):
         raise refuse(f"The {what} is not a signed JWT in compact serialization.")
     try:
-        header = json.loads(_decode_segment(segments[0]))
+        header = json.loads(decode_segment(segments[0]))
     except (ValueError, binascii.Error, RecursionError):
         raise refuse(f"The {what}'s header is not base64url-encoded JSON.") from None
     if not isinstance(header, dict):

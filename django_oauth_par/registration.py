@@ -53,7 +53,15 @@ class Registration:
 
 
 def registration(application: Any) -> Registration:
-    """The registration of ``application``; one query for this app's policy row."""
+    """The registration of ``application``: one query for this app's policy row, once per instance."""
+    remembered = getattr(application, "_oauth_par_registration", None)
+    if isinstance(remembered, Registration):
+        return remembered
+    application._oauth_par_registration = result = _read(application)
+    return result
+
+
+def _read(application: Any) -> Registration:
     policy = ClientPolicy.objects.filter(application=application).first()
     require_signed = bool(policy and policy.require_signed_request_object)
     if dot_has_client_keys():
