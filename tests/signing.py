@@ -11,7 +11,7 @@ from typing import Any
 
 from jwcrypto import jwk, jws
 
-from django_oauth_par.assertions import ASSERTION_TYPE
+from django_oauth_par.assertions import ASSERTION_TYPE as ASSERTION_TYPE
 
 ISSUER = "http://testserver/o"
 TOKEN_ENDPOINT = "http://testserver/o/token/"
@@ -108,3 +108,25 @@ def request_object(
     claims.update(overrides)
     claims = {name: value for name, value in claims.items() if value is not None}
     return sign(claims, key or private_key("EC"), alg, typ="oauth-authz-req+jwt")
+
+
+def make_key_client(
+    client_id: str = "key-client",
+    *keys: jwk.JWK,
+    method: str = "private_key_jwt",
+    client_type: str = "confidential",
+    **policy: Any,
+) -> Any:
+    """A client registered as the admin would register it: its public keys on its policy."""
+    from django_oauth_par.models import ClientPolicy
+
+    from .conftest import make_client
+
+    application = make_client(client_id, client_type=client_type)
+    ClientPolicy.objects.create(
+        application=application,
+        token_endpoint_auth_method=method,
+        jwks=public_set(*(keys or (private_key("EC"), private_key("RSA"), private_key("OKP")))),
+        **policy,
+    )
+    return application
