@@ -125,6 +125,13 @@ def unverified_issuer(token: str) -> str | None:
     return issuer if isinstance(issuer, str) else None
 
 
+def token_endpoint_accepts_assertions() -> bool:
+    """Whether DOT's token endpoint accepts ``private_key_jwt``: natively, or through the mixin."""
+    from oauth2_provider.settings import oauth2_settings
+
+    return dot_has_client_keys() or issubclass(oauth2_settings.OAUTH2_VALIDATOR_CLASS, PrivateKeyJWTMixin)
+
+
 class PrivateKeyJWTMixin:
     """Authenticate key-based clients wherever DOT authenticates clients.
 

@@ -106,6 +106,8 @@ OAUTH2_PAR = {
     "REQUIRE_PUSHED_AUTHORIZATION_REQUESTS": os.environ.get("PAR_REQUIRED", "0") == "1",
     "AUTHORIZATION_DETAILS_TYPES": {"payment_initiation": "example_project.demo.payments.validate_payment"},
     "AUDIT_SENSITIVE_KEYS": ["creditorAccount"],
+    # A demo's clients may publish their keys on a local http:// URL; never in production.
+    "JWKS_URI_ALLOW_HTTP": os.environ.get("PAR_JWKS_URI_ALLOW_HTTP", "0") == "1",
 }
 
 LOGGING = {
