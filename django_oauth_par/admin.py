@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 from typing import Any, cast
 
+import django
 import oauth2_provider.admin  # noqa: F401 - DOT registers its Application admin on import
 from django import forms
 from django.contrib import admin
@@ -26,6 +27,15 @@ KEY_FIELDS = ("token_endpoint_auth_method", "jwks", "jwks_uri")
 RECENT_PUSHES = 10
 
 
+class HttpsURLField(forms.URLField):
+    """A URL typed without a scheme is taken as https, the only scheme a jwks_uri may normally have."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        if django.VERSION >= (5, 0):
+            kwargs.setdefault("assume_scheme", "https")
+        super().__init__(**kwargs)
+
+
 class ClientPolicyForm(forms.ModelForm):
     """The client's allowed ``authorization_details`` types, chosen among those registered."""
 
@@ -44,6 +54,7 @@ class ClientPolicyForm(forms.ModelForm):
             "restrict_authorization_details_types",
             "authorization_details_types",
         )
+        field_classes = {"jwks_uri": HttpsURLField}
         widgets = {"jwks": forms.Textarea(attrs={"rows": 6, "cols": 80, "spellcheck": "false"})}
 
     def full_clean(self) -> None:

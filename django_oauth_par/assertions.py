@@ -66,13 +66,12 @@ def verify_client_assertion(
     jose.use_once("client-assertion", client_id, jti, exp, refuse, WHAT)
 
 
-def accepted_audiences(endpoint_url: str) -> list[str]:
+def accepted_audiences(request: HttpRequest) -> list[str]:
     """RFC 9126 §2: the issuer identifier, the token endpoint URL, or the URL posted to.
 
-    ``endpoint_url`` is the absolute URL the assertion was posted to: the PAR endpoint's
-    at the PAR endpoint, the token (or revocation, introspection) endpoint's at DOT's.
+    The URL posted to is the PAR endpoint's at the PAR endpoint, and the token (or
+    revocation, introspection) endpoint's at DOT's.
     """
-    request = UrlRequest(endpoint_url)
     audiences = issuer_identifiers(request)
     with contextlib.suppress(NoReverseMatch):
         audiences.append(request.build_absolute_uri(reverse("oauth2_provider:token")))
@@ -80,22 +79,28 @@ def accepted_audiences(endpoint_url: str) -> list[str]:
     return list(dict.fromkeys(audiences))
 
 
-class UrlRequest(HttpRequest):
-    """The scheme, host and path of an absolute URL, as a Django request for URL building.
+class EndpointRequest(HttpRequest):
+    """The Django request behind an oauthlib request, as far as URL building needs it.
 
-    DOT derives its issuer from a Django request; oauthlib hands validators only the URL,
-    which was built from the real request (its host already checked against ALLOWED_HOSTS).
+    DOT derives its issuer from a Django request, while validators get oauthlib's: its
+    headers are the original request's ``META`` (DOT copies them, with a flag for HTTPS)
+    and its URI the endpoint's path or URL. Hosts were checked on the original request.
     """
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, oauth_request: OAuthlibRequest) -> None:
         super().__init__()
-        parts = urlsplit(url)
-        self._url_scheme = parts.scheme
-        self.META["HTTP_HOST"] = parts.netloc
+        self.META = {str(name): value for name, value in dict(oauth_request.headers).items()}
+        parts = urlsplit(oauth_request.uri)
+        if parts.scheme:
+            self._endpoint_scheme = parts.scheme
+        else:
+            self._endpoint_scheme = "https" if self.META.get("X_DJANGO_OAUTH_TOOLKIT_SECURE") else "http"
+        if parts.netloc:
+            self.META["HTTP_HOST"] = parts.netloc
         self.path = self.path_info = parts.path or "/"
 
     def _get_scheme(self) -> str:
-        return self._url_scheme
+        return self._endpoint_scheme
 
 
 def presents_assertion(parameters: Mapping[str, Any]) -> bool:
@@ -192,7 +197,7 @@ class PrivateKeyJWTMixin:
                 token,
                 client.client_id,
                 settings.keys,
-                accepted_audiences(request.uri),
+                accepted_audiences(EndpointRequest(request)),
             )
         except ParError as error:
             request.par_error = error
