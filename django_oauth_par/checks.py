@@ -143,10 +143,14 @@ def check_deployment(app_configs: Any = None, **kwargs: Any) -> list[CheckMessag
                 id="oauth_par.W004",
             )
         )
+    from .assertions import token_endpoint_accepts_assertions
+
+    # Key-based clients need the cache too: a used jti is refused only where the cache is shared.
     uses_cache = (
         par_settings.PUSH_RATE is not None
         or par_settings.FAILED_AUTHENTICATION_RATE is not None
         or par_settings.VERIFIED_SECRET_CACHE_SECONDS > 0
+        or token_endpoint_accepts_assertions()
     )
     backend = (getattr(settings, "CACHES", {}).get(par_settings.CACHE_ALIAS) or {}).get("BACKEND", "")
     if uses_cache and backend in PER_PROCESS_CACHES:
@@ -155,7 +159,7 @@ def check_deployment(app_configs: Any = None, **kwargs: Any) -> list[CheckMessag
                 f"OAUTH2_PAR uses the cache {par_settings.CACHE_ALIAS!r}, which each server process keeps "
                 "to itself.",
                 hint="Point CACHE_ALIAS at a shared cache such as Redis, so every worker counts the same "
-                "rates and shares verified secrets.",
+                "rates, shares verified secrets and refuses a jti another worker has seen.",
                 id="oauth_par.W005",
             )
         )
