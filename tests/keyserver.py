@@ -9,8 +9,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-import pytest
-
 
 @dataclass
 class Behaviour:
@@ -60,8 +58,8 @@ class KeyServer:
         self.server.server_close()
 
 
-@pytest.fixture
-def key_server() -> Iterator[KeyServer]:
+def running() -> Iterator[KeyServer]:
+    """For a fixture: ``yield from running()``."""
     server = KeyServer()
     yield server
     server.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlencode
 
@@ -24,12 +25,17 @@ from .conftest import (
     make_client,
     push,
 )
-from .keyserver import key_server  # noqa: F401 - a fixture
+from .keyserver import KeyServer, running
 from .signing import assertion, assertion_params, make_key_client, private_key, public_set
 from .test_authorize import code_from, consent, page_forms
 
 FORM = "application/x-www-form-urlencoded"
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/3")
+
+
+@pytest.fixture
+def key_server() -> Iterator[KeyServer]:
+    yield from running()
 
 
 def key_push(http: Client, client_id: str = "key-client", token: str | None = None, **params: Any) -> Any:
@@ -218,7 +224,7 @@ def test_racing_replays_of_one_assertion_store_exactly_one_push(transactional_db
 
 
 @override_settings(OAUTH2_PAR={"JWKS_URI_ALLOW_HTTP": True, "JWKS_FETCH_TIMEOUT": 1})
-def test_keys_from_jwks_uri_and_a_key_server_that_fails(client, transactional_db, key_server):  # noqa: F811
+def test_keys_from_jwks_uri_and_a_key_server_that_fails(client, transactional_db, key_server):
     application = make_client("uri-client")
     ClientPolicy.objects.create(
         application=application, token_endpoint_auth_method="private_key_jwt", jwks_uri=key_server.url
@@ -242,7 +248,7 @@ def test_keys_from_jwks_uri_and_a_key_server_that_fails(client, transactional_db
     [{"delay": 2}, {"body": b'{"keys":[' + b" " * 200_000 + b"]}"}, {"status": 500}, {"body": b"<html>"}],
     ids=["slow", "huge", "down", "not-json"],
 )
-def test_a_failing_key_server_gives_401_not_5xx(client, transactional_db, key_server, behaviour):  # noqa: F811
+def test_a_failing_key_server_gives_401_not_5xx(client, transactional_db, key_server, behaviour):
     application = make_client("uri-client")
     ClientPolicy.objects.create(
         application=application, token_endpoint_auth_method="private_key_jwt", jwks_uri=key_server.url
@@ -413,3 +419,19 @@ def test_the_admin_refuses_a_private_key_and_never_shows_or_stores_it(admin_brow
         assert private_members[member] not in page
     stored = ClientPolicy.objects.filter(application=application).first()
     assert stored is None or private_members["d"] not in stored.jwks
+
+
+@override_settings(OAUTH2_PAR={"JWKS_URI_ALLOW_HTTP": True})
+def test_atomic_requests_do_not_keep_keys_from_being_fetched(
+    client, transactional_db, key_server, monkeypatch
+):
+    from django.db import connection
+
+    monkeypatch.setitem(connection.settings_dict, "ATOMIC_REQUESTS", True)
+    application = make_client("uri-client")
+    ClientPolicy.objects.create(
+        application=application, token_endpoint_auth_method="private_key_jwt", jwks_uri=key_server.url
+    )
+    served = key_server.serve(public_set(private_key("EC")))
+    assert key_push(client, "uri-client").status_code == 201
+    assert served.hits == 1

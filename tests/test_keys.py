@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import socket
+from collections.abc import Iterator
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -14,10 +15,15 @@ from django_oauth_par.keys import ClientKeys, InvalidKeySetError, KeySetUnavaila
 from django_oauth_par.models import ClientPolicy
 
 from .conftest import make_client
-from .keyserver import key_server  # noqa: F401 - a fixture
+from .keyserver import KeyServer, running
 from .signing import private_key, private_set, public_set
 
 HTTP_ALLOWED = {"OAUTH2_PAR": {"JWKS_URI_ALLOW_HTTP": True}}
+
+
+@pytest.fixture
+def key_server() -> Iterator[KeyServer]:
+    yield from running()
 
 
 @pytest.mark.parametrize("kind", ["RSA", "EC", "EC384", "OKP"])
@@ -136,14 +142,14 @@ def test_jwks_uri_must_be_https_unless_development_allows_http(db, settings):
     policy.full_clean()
 
 
-def test_http_is_never_fetched_without_the_development_setting(key_server):  # noqa: F811
+def test_http_is_never_fetched_without_the_development_setting(key_server):
     key_server.serve(public_set(private_key("EC")))
     with pytest.raises(KeySetUnavailableError, match="https"):
         ClientKeys(jwks_uri=key_server.url).keys("k1")
     assert key_server.behaviour.hits == 0
 
 
-def test_fetched_keys_are_cached_and_refetched_once_for_an_unknown_kid(settings, key_server):  # noqa: F811
+def test_fetched_keys_are_cached_and_refetched_once_for_an_unknown_kid(settings, key_server):
     settings.OAUTH2_PAR = HTTP_ALLOWED["OAUTH2_PAR"]
     first = private_key("EC", "k1")
     served = key_server.serve(public_set(first))
@@ -162,21 +168,21 @@ def test_fetched_keys_are_cached_and_refetched_once_for_an_unknown_kid(settings,
     assert served.hits == 1  # no more fetches this interval, whatever kid is named
 
 
-def test_a_slow_key_server_is_cut_off(settings, key_server):  # noqa: F811
+def test_a_slow_key_server_is_cut_off(settings, key_server):
     settings.OAUTH2_PAR = {**HTTP_ALLOWED["OAUTH2_PAR"], "JWKS_FETCH_TIMEOUT": 1}
     key_server.serve(public_set(private_key("EC")), delay=3)
     with pytest.raises(KeySetUnavailableError, match="in time"):
         keys.fetch_jwk_set(key_server.url)
 
 
-def test_a_huge_key_set_is_not_read_past_the_limit(settings, key_server):  # noqa: F811
+def test_a_huge_key_set_is_not_read_past_the_limit(settings, key_server):
     settings.OAUTH2_PAR = {**HTTP_ALLOWED["OAUTH2_PAR"], "JWKS_MAX_BYTES": 4096}
     key_server.serve(b'{"keys": [' + b" " * 1_000_000 + b"]}")
     with pytest.raises(KeySetUnavailableError, match="more than 4096 bytes"):
         keys.fetch_jwk_set(key_server.url)
 
 
-def test_a_key_server_that_is_down_or_wrong_is_refused(settings, key_server):  # noqa: F811
+def test_a_key_server_that_is_down_or_wrong_is_refused(settings, key_server):
     settings.OAUTH2_PAR = HTTP_ALLOWED["OAUTH2_PAR"]
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -194,7 +200,7 @@ def test_a_key_server_that_is_down_or_wrong_is_refused(settings, key_server):  #
         keys.fetch_jwk_set(key_server.url)
 
 
-def test_a_down_key_server_is_not_asked_again_within_the_interval(settings, key_server):  # noqa: F811
+def test_a_down_key_server_is_not_asked_again_within_the_interval(settings, key_server):
     settings.OAUTH2_PAR = HTTP_ALLOWED["OAUTH2_PAR"]
     served = key_server.serve("{}", status=503)
     source = ClientKeys(jwks_uri=key_server.url)
@@ -204,7 +210,7 @@ def test_a_down_key_server_is_not_asked_again_within_the_interval(settings, key_
     assert served.hits == 1
 
 
-def test_keys_are_never_fetched_inside_a_transaction(transactional_db, settings, key_server):  # noqa: F811
+def test_keys_are_never_fetched_inside_a_transaction(transactional_db, settings, key_server):
     settings.OAUTH2_PAR = HTTP_ALLOWED["OAUTH2_PAR"]
     served = key_server.serve(public_set(private_key("EC")))
     with transaction.atomic(), pytest.raises(KeySetUnavailableError, match="transaction"):
