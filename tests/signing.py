@@ -117,16 +117,25 @@ def make_key_client(
     client_type: str = "confidential",
     **policy: Any,
 ) -> Any:
-    """A client registered as the admin would register it: its public keys on its policy."""
+    """A client registered as the admin would register it.
+
+    Its public keys go where the installed DOT reads them: DOT's own Application fields
+    when it has them, this app's policy otherwise.
+    """
     from django_oauth_par.models import ClientPolicy
+    from django_oauth_par.registration import dot_has_client_keys
 
     from .conftest import make_client
 
+    jwks = public_set(*(keys or (private_key("EC"), private_key("RSA"), private_key("OKP"))))
+    if dot_has_client_keys():
+        application = make_client(
+            client_id, client_type=client_type, token_endpoint_auth_method=method, client_jwks=jwks
+        )
+        ClientPolicy.objects.create(application=application, **policy)
+        return application
     application = make_client(client_id, client_type=client_type)
     ClientPolicy.objects.create(
-        application=application,
-        token_endpoint_auth_method=method,
-        jwks=public_set(*(keys or (private_key("EC"), private_key("RSA"), private_key("OKP")))),
-        **policy,
+        application=application, token_endpoint_auth_method=method, jwks=jwks, **policy
     )
     return application
