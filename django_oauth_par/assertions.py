@@ -13,7 +13,7 @@ from __future__ import annotations
 import binascii
 import contextlib
 import json
-from collections.abc import Collection, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -43,7 +43,7 @@ def verify_client_assertion(
     assertion: str | None,
     client_id: str,
     keys: ClientKeys,
-    audiences: Collection[str],
+    audiences: Iterable[str],
 ) -> None:
     """Accept ``assertion`` as proof that the caller holds a private key of ``client_id``.
 
@@ -66,17 +66,19 @@ def verify_client_assertion(
     jose.use_once("client-assertion", client_id, jti, exp, refuse, WHAT)
 
 
-def accepted_audiences(request: HttpRequest) -> list[str]:
+def accepted_audiences(request: HttpRequest) -> Iterator[str]:
     """RFC 9126 §2: the issuer identifier, the token endpoint URL, or the URL posted to.
 
     The URL posted to is the PAR endpoint's at the PAR endpoint, and the token (or
-    revocation, introspection) endpoint's at DOT's.
+    revocation, introspection) endpoint's at DOT's. Yielded cheapest first: the check
+    stops at the first match.
     """
-    audiences = issuer_identifiers(request)
+    identifiers = issuer_identifiers(request)
+    yield next(identifiers)
+    yield request.build_absolute_uri(request.path)
     with contextlib.suppress(NoReverseMatch):
-        audiences.append(request.build_absolute_uri(reverse("oauth2_provider:token")))
-    audiences.append(request.build_absolute_uri(request.path))
-    return list(dict.fromkeys(audiences))
+        yield request.build_absolute_uri(reverse("oauth2_provider:token"))
+    yield from identifiers
 
 
 class EndpointRequest(HttpRequest):

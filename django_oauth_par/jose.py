@@ -14,16 +14,23 @@ import json
 import math
 import re
 import time
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Iterable
 from typing import Any
 
+from cryptography.exceptions import InvalidSignature
 from django.core.cache import caches
-from jwcrypto import jws
 from jwcrypto.common import JWException
+from jwcrypto.jwa import JWA
 
 from .conf import par_settings
 from .exceptions import ParError
-from .keys import ClientKeys, InvalidKeySetError, KeySetUnavailableError
+from .keys import (
+    ALGORITHMS_BY_KEY_TYPE,
+    EC_ALGORITHM_CURVE,
+    ClientKeys,
+    InvalidKeySetError,
+    KeySetUnavailableError,
+)
 
 #: base64url without padding, as JWS compact serialization requires (RFC 7515 §3.1).
 SEGMENT = re.compile(r"^[A-Za-z0-9_-]*$")
@@ -83,12 +90,13 @@ def verify_signed_jwt(
     candidates = [key for key in keyset if kid is None or key.get("kid") == kid]
     if not candidates:
         raise refuse(f"No key of the client has the kid named in the {what}.")
-    payload = None
-    for key in candidates:
-        payload = _verified_payload(token, key, alg)
-        if payload is not None:
-            break
-    if payload is None:
+    signing_input = f"{segments[0]}.{segments[1]}".encode("ascii")
+    try:
+        signature = decode_segment(segments[2])
+        payload = decode_segment(segments[1])
+    except (ValueError, binascii.Error):
+        raise refuse(f"The {what} is not base64url-encoded.") from None
+    if not any(_verifies(key, alg, signing_input, signature) for key in candidates):
         raise refuse(f"The {what}'s signature does not verify with the client's registered keys.")
     try:
         claims = json.loads(payload)
@@ -99,17 +107,22 @@ def verify_signed_jwt(
     return header, claims
 
 
-def _verified_payload(token: str, key: Any, alg: str) -> bytes | None:
-    signed = jws.JWS()
+def _verifies(key: Any, alg: str, signing_input: bytes, signature: bytes) -> bool:
+    """Whether ``key`` verifies ``signature`` under ``alg``: only a key of the type ``alg`` needs.
+
+    The key type is matched to the algorithm before the signature is computed, so an RSA key
+    is never used for an EC algorithm or the reverse (and ES256 only with a P-256 key).
+    """
+    kty = key.get("kty")
+    if alg not in ALGORITHMS_BY_KEY_TYPE.get(kty, ()):
+        return False
+    if kty == "EC" and EC_ALGORITHM_CURVE.get(alg) != key.get("crv"):
+        return False
     try:
-        signed.deserialize(token)
-        signed.allowed_algs = [alg]
-        signed.verify(key, alg=alg)
-    except (JWException, ValueError, TypeError, KeyError, AttributeError, RecursionError):
-        # A key of another type than alg needs, or a bad signature: this key does not verify it.
-        return None
-    payload = signed.payload
-    return bytes(payload) if payload is not None else None
+        JWA.signing_alg(alg).verify(key, signing_input, signature)
+    except (InvalidSignature, JWException, ValueError, TypeError, KeyError, AttributeError):
+        return False
+    return True
 
 
 def printable_alg(alg: Any) -> str:
@@ -157,13 +170,13 @@ def check_times(claims: dict[str, Any], max_lifetime: int, refuse: Refusal, what
     return exp
 
 
-def check_audience(claims: dict[str, Any], accepted: Collection[str], refuse: Refusal, what: str) -> None:
+def check_audience(claims: dict[str, Any], accepted: Iterable[str], refuse: Refusal, what: str) -> None:
     """``aud`` must be, or be an array holding, one of ``accepted`` (RFC 7519 §4.1.3)."""
     aud = claims.get("aud")
     values = aud if isinstance(aud, list) else [aud]
     if aud is None or not values or not all(isinstance(value, str) for value in values):
         raise refuse(f"The {what} has no aud claim, or it is not a string or an array of strings.")
-    if not any(value in accepted for value in values):
+    if not any(candidate in values for candidate in accepted):
         raise refuse(f"The {what}'s aud does not name this server.")
 
 

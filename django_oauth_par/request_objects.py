@@ -10,7 +10,7 @@ a valid authorization request, whichever way it came. Every refusal here is
 from __future__ import annotations
 
 import json
-from collections.abc import Collection
+from collections.abc import Iterable
 from typing import Any
 
 from . import jose
@@ -37,7 +37,7 @@ def refuse(description: str) -> ParError:
 
 
 def request_object_parameters(
-    pairs: list[tuple[str, str]], client_id: str, keys: ClientKeys, audiences: Collection[str]
+    pairs: list[tuple[str, str]], client_id: str, keys: ClientKeys, audiences: Iterable[str]
 ) -> list[tuple[str, str]]:
     """The authorization request carried by the push's ``request`` parameter, as pairs.
 
