@@ -205,6 +205,19 @@ class ClientPolicy(models.Model):
     def __str__(self) -> str:
         return f"PAR policy of client {self.application_id}"
 
+    @classmethod
+    def of(cls, application: Any) -> ClientPolicy | None:
+        """The policy row of ``application`` or None: one query per application instance.
+
+        The push reads it for the client's policy and its keys; an instance lives for one
+        request, so the row read once is the row of that request.
+        """
+        remembered = getattr(application, "_oauth_par_policy", None)
+        if remembered is None:
+            remembered = (cls.objects.filter(application_id=application.pk).first(),)
+            application._oauth_par_policy = remembered
+        return remembered[0]
+
     def clean(self) -> None:
         from .keys import InvalidKeySetError, check_jwks_uri, parse_jwk_set, public_json
         from .policy import max_request_uri_lifetime

@@ -62,7 +62,7 @@ def registration(application: Any) -> Registration:
 
 
 def _read(application: Any) -> Registration:
-    policy = ClientPolicy.objects.filter(application=application).first()
+    policy = ClientPolicy.of(application)
     require_signed = bool(policy and policy.require_signed_request_object)
     if dot_has_client_keys():
         return Registration(

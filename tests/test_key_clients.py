@@ -70,11 +70,24 @@ def test_the_issuer_the_token_endpoint_and_the_par_endpoint_are_each_accepted(cl
     assert key_push(client, token=assertion("key-client", aud=aud)).status_code == 201
 
 
-def test_the_root_metadata_issuer_is_accepted_too(client, db):
-    """The RFC 8414 document at the origin's root announces the origin as issuer."""
-    issuer = client.get("/.well-known/oauth-authorization-server").json()["issuer"]
+@pytest.mark.parametrize(
+    "metadata", ["/.well-known/oauth-authorization-server/o", "/o/.well-known/openid-configuration"]
+)
+def test_the_issuer_each_document_announces_is_accepted(client, db, metadata):
+    issuer = client.get(metadata).json()["issuer"]
     make_key_client()
     assert key_push(client, token=assertion("key-client", aud=issuer)).status_code == 201
+
+
+@pytest.mark.urls("tests.root_metadata_urls")
+def test_a_bare_root_metadata_documents_issuer_is_accepted_too(client, db):
+    """Served at the bare root, DOT's RFC 8414 document names the origin as issuer."""
+    issuer = client.get("/.well-known/oauth-authorization-server").json()["issuer"]
+    assert issuer == "http://testserver"
+    make_key_client()
+    assert key_push(client, token=assertion("key-client", aud=issuer)).status_code == 201
+    refused = key_push(client, token=assertion("key-client", aud="http://testserver/elsewhere"))
+    assert refused.status_code == 401
 
 
 def test_a_replayed_assertion_is_refused_and_stores_nothing(client, db):
@@ -324,7 +337,7 @@ def test_a_secret_client_keeps_working_at_the_token_endpoint(client, confidentia
 
 
 @pytest.mark.parametrize(
-    "path", ["/.well-known/oauth-authorization-server", "/o/.well-known/openid-configuration"]
+    "path", ["/.well-known/oauth-authorization-server/o", "/o/.well-known/openid-configuration"]
 )
 def test_both_documents_announce_keys_and_request_objects(client, db, path, settings):
     document = client.get(path).json()
@@ -354,7 +367,7 @@ def test_private_key_jwt_is_not_announced_where_the_token_endpoint_lacks_it(clie
         "OAUTH2_VALIDATOR_CLASS": "oauth2_provider.oauth2_validators.OAuth2Validator",
     }
     try:
-        document = client.get("/.well-known/oauth-authorization-server").json()
+        document = client.get("/.well-known/oauth-authorization-server/o").json()
         assert "private_key_jwt" not in document["token_endpoint_auth_methods_supported"]
         assert document["request_parameter_supported"] is True
     finally:

@@ -182,7 +182,9 @@ def test_the_server_wide_switch_is_a_floor(client, signer, settings):
 # --- the FAPI-style client: private_key_jwt and a signed object, through to the token ----------
 
 
-def test_private_key_jwt_with_a_ps256_object_through_dot(client, db, user):
+@pytest.mark.parametrize("profile", [None, "fapi2"])
+def test_private_key_jwt_with_a_ps256_object_through_dot(client, db, user, settings, profile):
+    settings.OAUTH2_PAR = {"PROFILE": profile}
     make_key_client("fapi-client", private_key("EC"), private_key("RSA"), require_signed_request_object=True)
     token = request_object("fapi-client", object_params("fapi-client"), private_key("RSA"), "PS256")
     body = {
@@ -207,3 +209,15 @@ def test_private_key_jwt_with_a_ps256_object_through_dot(client, db, user):
     tokens = client.post("/o/token/", urlencode(grant), content_type=FORM)
     assert tokens.status_code == 200, tokens.content
     assert tokens.json()["scope"] == "read"
+
+
+def test_the_fapi2_profile_judges_the_objects_parameters(client, db, settings):
+    settings.OAUTH2_PAR = {"PROFILE": "fapi2"}
+    make_key_client("fapi-client")
+    params = object_params("fapi-client", code_challenge_method=None, code_challenge=None)
+    body = {
+        "client_id": "fapi-client",
+        "request": request_object("fapi-client", params),
+        **assertion_params("fapi-client", assertion("fapi-client")),
+    }
+    assert_refused(push(client, body, secret=None), "invalid_request", "S256")

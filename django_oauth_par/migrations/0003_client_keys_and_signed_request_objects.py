@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("oauth_par", "0001_pushed_requests_and_client_policies"),
+        ("oauth_par", "0005_client_policy_lifetime_push_and_redirect_patterns"),
     ]
 
     operations = [
