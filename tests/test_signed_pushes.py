@@ -221,3 +221,28 @@ def test_the_fapi2_profile_judges_the_objects_parameters(client, db, settings):
         **assertion_params("fapi-client", assertion("fapi-client")),
     }
     assert_refused(push(client, body, secret=None), "invalid_request", "S256")
+
+
+@pytest.mark.parametrize("value", ["false", 0, None, "yes"])
+def test_an_invalid_require_signed_value_fails_closed(client, signer, settings, value):
+    from django.core import checks
+
+    settings.OAUTH2_PAR = {"REQUIRE_SIGNED_REQUEST_OBJECT": value}
+    assert_refused(push(client, auth_params()), "invalid_request", "signed request object")
+    assert "oauth_par.E004" in [message.id for message in checks.run_checks()]
+
+
+@pytest.mark.parametrize(
+    "algorithms", [["none"], ["HS256"], ["RS256", "HS512"], [], "RS256", ["ES512"], None]
+)
+def test_an_algorithm_list_that_is_not_asymmetric_is_a_configuration_error(
+    client, signer, settings, algorithms
+):
+    """Such a list is reported by the checks and replaced by the default: never none, never HMAC."""
+    from django.core import checks
+
+    settings.OAUTH2_PAR = {"SIGNING_ALGORITHMS": algorithms}
+    assert "oauth_par.E004" in [message.id for message in checks.run_checks()]
+    claims = {"iss": "conf-client", "aud": signing.ISSUER, "exp": 2**31, "jti": "x", **object_params()}
+    assert_refused(signed_push(client, signing.unsigned(claims)), match="alg")
+    assert signed_push(client, request_object("conf-client", object_params())).status_code == 201
