@@ -83,13 +83,15 @@ def run(rounds: int, batch: int) -> None:
     for make in sides.values():  # warm-up: imports, parsed keys, connections
         send_all(http, make(5))
     figures: dict[str, list[float]] = {label: [] for label in sides}
+    cpu: dict[str, list[float]] = {label: [] for label in sides}
     for round_index in range(rounds):
         order = list(sides) if round_index % 2 == 0 else list(reversed(sides))
         for label in order:
             requests = sides[label](batch)
-            started = time.perf_counter()
+            started, cpu_started = time.perf_counter(), time.process_time()
             send_all(http, requests)
             figures[label].append(batch / (time.perf_counter() - started))
+            cpu[label].append((time.process_time() - cpu_started) / batch * 1000)
     hashed = [secret_push("bench-hashed")] * 5
     started = time.perf_counter()
     send_all(http, hashed)
@@ -98,17 +100,20 @@ def run(rounds: int, batch: int) -> None:
     plain_label, signed_label = list(sides)
     ratios = [s / p for s, p in zip(figures[signed_label], figures[plain_label], strict=True)]
     print(f"\n{rounds} rounds of {batch} pushes each, in-process, database {clients['vendor']}\n")
-    print("| push | pushes/s (median of rounds) | database statements | cache operations |")
-    print("| --- | --- | --- | --- |")
+    print(
+        "| push | pushes/s (median of rounds) | CPU of this process per push "
+        "| database statements | cache operations |"
+    )
+    print("| --- | --- | --- | --- | --- |")
     for label in sides:
         make = sides[label]
         queries, cache_ops = round_trips(http, make(1)[0])
         print(
-            f"| {label} | {statistics.median(figures[label]):.0f} | {queries} | "
-            f"{sum(cache_ops.values())} ({format_ops(cache_ops)}) |"
+            f"| {label} | {statistics.median(figures[label]):.0f} | {statistics.median(cpu[label]):.2f} ms | "
+            f"{queries} | {sum(cache_ops.values())} ({format_ops(cache_ops)}) |"
         )
     queries, cache_ops = round_trips(http, secret_push("bench-hashed"))
-    print(f"| {hashed_label} | {hashed_rate:.1f} | {queries} | {sum(cache_ops.values())} |")
+    print(f"| {hashed_label} | {hashed_rate:.1f} | | {queries} | {sum(cache_ops.values())} |")
     print(
         f"\nsigned / plain throughput: median {statistics.median(ratios):.2f} "
         f"(rounds: {', '.join(f'{ratio:.2f}' for ratio in ratios)})"
