@@ -16,6 +16,7 @@ from django_oauth_par.models import ClientPolicy, PushedRequest
 
 from . import signing
 from .conftest import (
+    REDIRECT_URI,
     SECRET,
     TOKEN_URL,
     VERIFIER,
@@ -287,7 +288,7 @@ def test_a_key_client_completes_the_whole_flow_through_dot(client, db, user):
     grant = {
         "grant_type": "authorization_code",
         "code": code,
-        "redirect_uri": signing_redirect(),
+        "redirect_uri": REDIRECT_URI,
         "code_verifier": VERIFIER,
     }
     # A secret is refused at the token endpoint too: one method per client, everywhere.
@@ -308,12 +309,6 @@ def test_a_key_client_completes_the_whole_flow_through_dot(client, db, user):
     assert answer.json()["active"] is True
     revoke = {"token": access_token, **assertion_params("key-client", assertion("key-client"))}
     assert client.post("/o/revoke_token/", urlencode(revoke), content_type=FORM).status_code == 200
-
-
-def signing_redirect() -> str:
-    from .conftest import REDIRECT_URI
-
-    return REDIRECT_URI
 
 
 @pytest.mark.parametrize("token", ["garbage", "a.b.c", "a.b.c.d.e", "x" * 20000])
@@ -448,3 +443,31 @@ def test_atomic_requests_do_not_keep_keys_from_being_fetched(
     served = key_server.serve(public_set(private_key("EC")))
     assert key_push(client, "uri-client").status_code == 201
     assert served.hits == 1
+
+
+def test_a_person_adds_a_new_key_client_in_one_go(client, admin_browser):
+    page = admin_browser.get("/admin/oauth2_provider/application/add/")
+    assert page.status_code == 200
+    (form,) = [form for form in page_forms(page) if form["attrs"].get("id") == "application_form"]
+    data: dict[str, list[str]] = {}
+    for name, value in form["fields"]:
+        data.setdefault(name, []).append(value)
+    key = private_key("EC", "added-key")
+    data.update(
+        {
+            "client_id": ["added-key-client"],
+            "name": ["added by a person"],
+            "client_type": ["confidential"],
+            "authorization_grant_type": ["authorization-code"],
+            "redirect_uris": [REDIRECT_URI],
+            "algorithm": ["RS256"],
+            PREFIX + "token_endpoint_auth_method": ["private_key_jwt"],
+            PREFIX + "jwks": [json.dumps({"keys": [json.loads(key.export_public())]})],
+            "_save": ["Save"],
+        }
+    )
+    data.pop("user", None)
+    response = admin_browser.post("/admin/oauth2_provider/application/add/", data)
+    assert response.status_code == 302, response.content.decode()[:3000]
+    token = assertion("added-key-client", key, aud=signing.PAR_ENDPOINT)
+    assert key_push(client, "added-key-client", token=token).status_code == 201
