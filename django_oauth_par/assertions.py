@@ -89,6 +89,8 @@ class EndpointRequest(HttpRequest):
     and its URI the endpoint's path or URL. Hosts were checked on the original request.
     """
 
+    _endpoint_scheme: str
+
     def __init__(self, oauth_request: OAuthlibRequest) -> None:
         super().__init__()
         self.META = {str(name): value for name, value in dict(oauth_request.headers).items()}
