@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from oauth2_provider.models import get_application_model
 
 from .authorization_details import supported_types
-from .keys import InvalidKeySetError, describe, parse_jwk_set
+from .keys import InvalidKeySetError, KeyDescription, cached_keys, describe, parse_jwk_set
 from .models import AuditChain, AuditEvent, ClientPolicy, PushedRequest
 from .registration import dot_has_client_keys
 
@@ -34,6 +34,20 @@ class HttpsURLField(forms.URLField):
         if django.VERSION >= (5, 0):
             kwargs.setdefault("assume_scheme", "https")
         super().__init__(**kwargs)
+
+
+def key_table(rows: list[KeyDescription]) -> str:
+    return format_html(
+        "<table><thead><tr><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>{}</tbody></table>",
+        _("key id"),
+        _("type"),
+        _("SHA-256 thumbprint (RFC 7638)"),
+        format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td><code>{}</code></td></tr>",
+            ((row.kid, row.kind, row.thumbprint) for row in rows),
+        ),
+    )
 
 
 class ClientPolicyForm(forms.ModelForm):
@@ -105,24 +119,17 @@ class ClientPolicyInline(admin.StackedInline):
                 "This django-oauth-toolkit keeps client keys itself: the token endpoint auth method, "
                 "client JWKS and client JWKS URI fields of the client above are the ones used."
             )
+        if policy.jwks_uri:
+            # The admin saves inside a transaction, where keys are never fetched: show the cached set.
+            fetched = cached_keys(policy.jwks_uri)
+            if fetched is None:
+                return gettext("Fetched from the JWK Set URL when first needed, and cached.")
+            return key_table(describe(fetched))
         if policy.jwks:
             try:
-                rows = describe(parse_jwk_set(policy.jwks))
+                return key_table(describe(parse_jwk_set(policy.jwks)))
             except InvalidKeySetError as error:
                 return str(error)
-            return format_html(
-                "<table><thead><tr><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>{}</tbody></table>",
-                _("key id"),
-                _("type"),
-                _("SHA-256 thumbprint (RFC 7638)"),
-                format_html_join(
-                    "",
-                    "<tr><td>{}</td><td>{}</td><td><code>{}</code></td></tr>",
-                    ((row.kid, row.kind, row.thumbprint) for row in rows),
-                ),
-            )
-        if policy.jwks_uri:
-            return gettext("Fetched from the JWK Set URL when first needed, and cached.")
         return gettext("No keys are registered.")
 
     @admin.display(description=_("recent pushes"))

@@ -338,6 +338,9 @@ class Settings:
         "Keys whose values stored audit rows keep as digests only, wherever they occur in an event's "
         "facts (nested `authorization_details` included).",
         ["creditorAccount", "iban"],
+        security=True,
+    )
+
     # Key-based clients and signed request objects (RFC 7523, RFC 9101); see the README's section.
     SIGNING_ALGORITHMS = Setting(
         ["RS256", "PS256", "ES256", "EdDSA"],

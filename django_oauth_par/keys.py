@@ -232,6 +232,17 @@ def remote_keys(uri: str, kid: str | None) -> jwk.JWKSet:
     return _parsed(text)
 
 
+def cached_keys(uri: str) -> jwk.JWKSet | None:
+    """The set last fetched from ``uri``, if the cache still holds it; never fetches."""
+    cached = caches[par_settings.CACHE_ALIAS].get(_cache_keys(uri)[0])
+    if not isinstance(cached, str):
+        return None
+    try:
+        return _parsed(cached)
+    except InvalidKeySetError:
+        return None
+
+
 def _has_kid(keyset: jwk.JWKSet, kid: str) -> bool:
     return any(key.get("kid") == kid for key in keyset)
 

@@ -471,3 +471,28 @@ def test_a_person_adds_a_new_key_client_in_one_go(client, admin_browser):
     assert response.status_code == 302, response.content.decode()[:3000]
     token = assertion("added-key-client", key, aud=signing.PAR_ENDPOINT)
     assert key_push(client, "added-key-client", token=token).status_code == 201
+
+
+@override_settings(OAUTH2_PAR={"JWKS_URI_ALLOW_HTTP": True})
+def test_the_admin_shows_fetched_keys_without_fetching(client, transactional_db, key_server):
+    from django.contrib.auth import get_user_model
+
+    browser = Client()
+    browser.force_login(get_user_model().objects.create_superuser("root", "root@example.com", "pw"))
+    application = make_client("uri-client")
+    ClientPolicy.objects.create(
+        application=application, token_endpoint_auth_method="private_key_jwt", jwks_uri=key_server.url
+    )
+    served = key_server.serve(public_set(private_key("EC", "published")))
+    url = f"/admin/oauth2_provider/application/{application.pk}/change/"
+    assert "when first needed" in browser.get(url).content.decode()
+    assert served.hits == 0
+    assert (
+        key_push(
+            client, "uri-client", token=assertion("uri-client", private_key("EC", "published"))
+        ).status_code
+        == 201
+    )
+    page = browser.get(url).content.decode()
+    assert private_key("EC", "published").thumbprint() in page
+    assert served.hits == 1
