@@ -274,6 +274,18 @@ def check_fapi2_profile(app_configs: Any = None, **kwargs: Any) -> list[CheckMes
                 "Remove the setting: the profile adds iss regardless, and the setting should say so.",
             )
         )
+    from .assertions import token_endpoint_accepts_assertions
+
+    if not token_endpoint_accepts_assertions():
+        found.append(
+            (
+                "OAUTH2_PROVIDER['OAUTH2_VALIDATOR_CLASS'] lacks PrivateKeyJWTMixin, so DOT's token endpoint "
+                "refuses private_key_jwt, the one method FAPI 2.0 leaves: clients could push but not "
+                "exchange their codes.",
+                "Put django_oauth_par.assertions.PrivateKeyJWTMixin in front of your validator class "
+                "(see the README).",
+            )
+        )
     if "http" in oauth2_settings.ALLOWED_REDIRECT_URI_SCHEMES:
         found.append(
             (

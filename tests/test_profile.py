@@ -25,6 +25,7 @@ COMPLIANT_DOT = {
     "PKCE_REQUIRED": True,
     "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
     "ALLOWED_REDIRECT_URI_SCHEMES": ["https"],
+    "OAUTH2_VALIDATOR_CLASS": "example_project.validators.Validator",
 }
 
 
@@ -109,6 +110,10 @@ def test_a_compliant_configuration_passes_the_checks():
         ({"PKCE_REQUIRED": False}, "PKCE_REQUIRED"),
         ({"COMPLIANT_BCP_RFC9700_PKCE_METHOD": False}, "COMPLIANT_BCP_RFC9700_PKCE_METHOD"),
         ({"ALLOWED_REDIRECT_URI_SCHEMES": ["http", "https"]}, "ALLOWED_REDIRECT_URI_SCHEMES"),
+        (
+            {"OAUTH2_VALIDATOR_CLASS": "oauth2_provider.oauth2_validators.OAuth2Validator"},
+            "PrivateKeyJWTMixin",
+        ),
     ],
 )
 def test_each_contradicting_dot_setting_is_named(dot, named):
