@@ -25,7 +25,7 @@ COMPLIANT_DOT = {
     "PKCE_REQUIRED": True,
     "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
     "ALLOWED_REDIRECT_URI_SCHEMES": ["https"],
-    "OAUTH2_VALIDATOR_CLASS": "example_project.validators.Validator",
+    "OAUTH2_VALIDATOR_CLASS": "example_project.demo.oauth.Validator",
 }
 
 

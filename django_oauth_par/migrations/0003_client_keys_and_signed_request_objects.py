@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("oauth_par", "0005_client_policy_lifetime_push_and_redirect_patterns"),
+        ("oauth_par", "0004_authorization_details_and_audit_chain"),
     ]
 
     operations = [
