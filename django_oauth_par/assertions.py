@@ -27,6 +27,7 @@ from .exceptions import ParError
 from .issuer import issuer_identifiers
 from .keys import ClientKeys
 from .models import PRIVATE_KEY_JWT
+from .policy import FAPI2_AUTHENTICATION_METHODS, fapi2
 from .registration import dot_has_client_keys, registration
 
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
@@ -210,6 +211,10 @@ class PrivateKeyJWTMixin:
 
 
 def _holds_to_registration(request: OAuthlibRequest, presented: str) -> bool:
+    if fapi2() and presented not in FAPI2_AUTHENTICATION_METHODS:
+        # The profile holds at DOT's endpoints as at the push: keys only, whatever the registration.
+        request.par_error = refuse("This server accepts only private_key_jwt client authentication.")
+        return False
     settings = registration(request.client)
     if settings.accepts(presented, request.client.client_type):
         return True

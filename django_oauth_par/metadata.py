@@ -15,7 +15,7 @@ from .assertions import token_endpoint_accepts_assertions
 from .authorization_details import supported_types
 from .conf import par_settings
 from .models import PRIVATE_KEY_JWT
-from .policy import iss_in_authorization_responses, par_required_for_every_client
+from .policy import fapi2, iss_in_authorization_responses, par_required_for_every_client
 
 PUSH_URL_NAME = "oauth_par:push"
 
@@ -50,7 +50,7 @@ def add_signing_metadata(document: dict[str, Any]) -> None:
     if token_endpoint_accepts_assertions():
         for name in AUTH_METHOD_FIELDS:
             if name in document or name == AUTH_METHOD_FIELDS[0]:
-                methods = document.get(name) or []
+                methods = [] if fapi2() else document.get(name) or []  # the profile: keys only
                 document[name] = [*methods, *([PRIVATE_KEY_JWT] if PRIVATE_KEY_JWT not in methods else [])]
         known = document.get("token_endpoint_auth_signing_alg_values_supported") or []
         document["token_endpoint_auth_signing_alg_values_supported"] = list(

@@ -146,3 +146,56 @@ def test_openid_client_private_key_jwt_and_a_signed_request_object(
     assert result["token_response"]["access_token"]
     if discovery == "oidc":
         assert result["id_token_claims"]["nonce"] == result["pushed"]["nonce"]
+
+
+def test_openid_client_as_a_fapi2_client_against_the_fapi2_profile(site, node_client, tmp_path, settings):
+    """PROFILE = "fapi2" as a whole: openid-client pushes with private_key_jwt and PKCE S256 through
+    OpenID Connect discovery, and checks iss in the authorization response (the metadata announces
+    it); the same client with a secret is refused."""
+    settings.OAUTH2_PAR = {**getattr(settings, "OAUTH2_PAR", {}), "PROFILE": "fapi2"}
+    key = jwk.JWK.generate(kty="EC", crv="P-256", kid="fapi2-ec")
+    application = get_application_model().objects.create(
+        client_id="demo-fapi2",
+        name="demo FAPI 2.0 client",
+        client_type="confidential",
+        client_secret="unused-secret-of-a-key-client",
+        authorization_grant_type="authorization-code",
+        redirect_uris=callback_url(site),
+        algorithm="RS256",
+    )
+    ClientPolicy.objects.create(
+        application=application,
+        token_endpoint_auth_method="private_key_jwt",
+        jwks=json.dumps({"keys": [json.loads(key.export_public())]}),
+    )
+    key_file = tmp_path / "client.jwk"
+    key_file.write_text(key.export_private())
+    common = ["--server", site, "--username", USERNAME, "--password", PASSWORD]
+    common += ["--redirect-uri", callback_url(site), "--discovery", "oidc"]
+    finished = subprocess.run(
+        [*node_client, *common, "--client-id", "demo-fapi2", "--private-key", str(key_file)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert finished.returncode == 0, f"{finished.stdout}\n{finished.stderr}"
+    result = json.loads(finished.stdout)
+    assert result["require_pushed_authorization_requests"] is True
+    assert set(query_of(result["authorization_url"])) == {"client_id", "request_uri"}
+    callback = query_of(result["callback"])
+    assert callback["iss"] == [f"{site}/o"]  # and openid-client compared it with the issuer
+    assert result["token_response"]["access_token"]
+    assert result["id_token_claims"]["nonce"] == result["pushed"]["nonce"]
+
+    # A client secret is no FAPI 2.0 client authentication: the push is refused.
+    refused = subprocess.run(
+        [*node_client, *common, "--client-id", CLIENT_ID, "--client-secret", CLIENT_SECRET],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert refused.returncode == 1
+    # openid-client surfaces the 401's WWW-Authenticate challenge rather than the JSON error.
+    assert "WWWAuthenticateChallengeError" in refused.stdout, refused.stdout
