@@ -141,7 +141,7 @@ def compare(session: nox.Session) -> None:
     """The same attacks against DOT's own PAR (this app absent) and this app, on both databases."""
     install(session, MAIN_DJANGO, None)
     for database_url in ("", POSTGRES_URL + "_nox_compare"):
-        for settings in ("tests.native_settings", "tests.settings"):
+        for settings in ("tests.dot_only_settings", "tests.settings"):
             # The file alone: the rest of the suite imports this app, absent from the native settings.
             pytest(session, "-m", "dotnext", COMPARISON, database_url=database_url, settings=settings)
 

@@ -26,7 +26,7 @@ from django.utils import timezone
 from oauth2_provider.settings import oauth2_settings
 from oauthlib.oauth2.rfc6749 import errors as oauth2_errors
 
-from . import audit
+from . import audit, authorization_details, granted
 from .compat import AllowForm, AuthorizationView, FatalClientError, NativeParBypassMixin, OAuthToolkitError
 from .exceptions import UNAVAILABLE, ParError
 from .issuer import issuer_identifier, with_issuer
@@ -74,7 +74,8 @@ class PushedAuthorizationMixin(NativeParBypassMixin, _Base):
     @classmethod
     def get_validator_class(cls) -> type:
         validator_class = with_mixin(super().get_validator_class(), PushedApplicationMixin)
-        return with_mixin(validator_class, RedirectUriPatternsMixin)
+        validator_class = with_mixin(validator_class, RedirectUriPatternsMixin)
+        return with_mixin(validator_class, granted.GrantedAuthorizationMixin)
 
     @classmethod
     def get_oauthlib_core(cls) -> Any:
@@ -93,6 +94,7 @@ class PushedAuthorizationMixin(NativeParBypassMixin, _Base):
         request.GET = pushed_query(self.pushed)
         token = pushed_application.set(self.pushed.application)
         patterns = patterns_client.set(self.pushed.application if self.pushed.client_authenticated else None)
+        serving = granted.serving.set((request, self.pushed))
         try:
             return super().dispatch(request, *args, **kwargs)
         except ParError as error:
@@ -102,6 +104,7 @@ class PushedAuthorizationMixin(NativeParBypassMixin, _Base):
             return error_page(request, UNAVAILABLE)
         finally:
             patterns_client.reset(patterns)
+            granted.serving.reset(serving)
             pushed_application.reset(token)
             request.GET = browser_query
 
@@ -139,6 +142,7 @@ class PushedAuthorizationMixin(NativeParBypassMixin, _Base):
             # Claim and code are written together: a failed write leaves the request unspent,
             # and a lost race never creates a grant.
             self.claim("code")
+            audit.decided(self.request, self.pushed, allow)
             try:
                 result = super().create_authorization_response(
                     self.for_oauthlib(request), scopes, credentials, allow
@@ -266,6 +270,14 @@ class PushedAuthorizationMixin(NativeParBypassMixin, _Base):
         return self.error_response(
             OAuthToolkitError(error=error, redirect_uri=credentials["redirect_uri"]), self.pushed.application
         )
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        if self.pushed is not None:
+            context.update(authorization_details.consent_context(self.pushed, self.request))
+            if not self.silent:  # prompt=none never shows the page it renders
+                audit.consent_shown(self.request, self.pushed)
+        return context
 
     def get_initial(self) -> dict[str, Any]:
         if self.pushed is None:

@@ -102,7 +102,7 @@ def check_native_par(app_configs: Any = None, **kwargs: Any) -> list[CheckMessag
                 'OAUTH2_PROVIDER["REQUIRE_PUSHED_AUTHORIZATION_REQUESTS"] is django-oauth-toolkit\'s own '
                 "switch; with django_oauth_par it guards only part of the authorization endpoint.",
                 hint='Remove it and set OAUTH2_PAR["REQUIRE_PUSHED_AUTHORIZATION_REQUESTS"] = True instead.',
-                id="oauth_par.E007",
+                id="oauth_par.E009",
             )
         )
     try:
@@ -163,10 +163,14 @@ def check_deployment(app_configs: Any = None, **kwargs: Any) -> list[CheckMessag
                 id="oauth_par.W004",
             )
         )
+    from .assertions import token_endpoint_accepts_assertions
+
+    # Key-based clients need the cache too: a used jti is refused only where the cache is shared.
     uses_cache = (
         par_settings.PUSH_RATE is not None
         or par_settings.FAILED_AUTHENTICATION_RATE is not None
         or par_settings.VERIFIED_SECRET_CACHE_SECONDS > 0
+        or token_endpoint_accepts_assertions()
     )
     backend = (getattr(settings, "CACHES", {}).get(par_settings.CACHE_ALIAS) or {}).get("BACKEND", "")
     if uses_cache and backend in PER_PROCESS_CACHES:
@@ -175,7 +179,7 @@ def check_deployment(app_configs: Any = None, **kwargs: Any) -> list[CheckMessag
                 f"OAUTH2_PAR uses the cache {par_settings.CACHE_ALIAS!r}, which each server process keeps "
                 "to itself.",
                 hint="Point CACHE_ALIAS at a shared cache such as Redis, so every worker counts the same "
-                "rates and shares verified secrets.",
+                "rates, shares verified secrets and refuses a jti another worker has seen.",
                 id="oauth_par.W005",
             )
         )
@@ -290,6 +294,18 @@ def check_fapi2_profile(app_configs: Any = None, **kwargs: Any) -> list[CheckMes
                 "Remove the setting: the profile adds iss regardless, and the setting should say so.",
             )
         )
+    from .assertions import token_endpoint_accepts_assertions
+
+    if not token_endpoint_accepts_assertions():
+        found.append(
+            (
+                "OAUTH2_PROVIDER['OAUTH2_VALIDATOR_CLASS'] lacks PrivateKeyJWTMixin, so DOT's token endpoint "
+                "refuses private_key_jwt, the one method FAPI 2.0 leaves: clients could push but not "
+                "exchange their codes.",
+                "Put django_oauth_par.assertions.PrivateKeyJWTMixin in front of your validator class "
+                "(see the README).",
+            )
+        )
     if "http" in oauth2_settings.ALLOWED_REDIRECT_URI_SCHEMES:
         found.append(
             (
@@ -335,3 +351,46 @@ def check_fapi2_clients(app_configs: Any = None, databases: Any = None, **kwargs
             id="oauth_par.E102",
         )
     ]
+
+
+@register()
+def check_validator(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """DOT's token endpoint carries what a pushed request granted only with our validator mixin."""
+    from oauth2_provider.settings import oauth2_settings
+
+    from .conf import par_settings
+    from .granted import GrantedAuthorizationMixin
+
+    try:
+        validator_class = oauth2_settings.OAUTH2_VALIDATOR_CLASS
+    except ImportError:  # DOT's own problem to report
+        return []
+    if isinstance(validator_class, type) and issubclass(validator_class, GrantedAuthorizationMixin):
+        return []
+    hint = (
+        "Put django_oauth_par.granted.GrantedAuthorizationMixin in front of your OAUTH2_VALIDATOR_CLASS "
+        "(see the README's section on Rich Authorization Requests)."
+    )
+    try:
+        types, trail = par_settings.AUTHORIZATION_DETAILS_TYPES, par_settings.AUDIT_TRAIL
+    except ImproperlyConfigured:  # reported by check_settings
+        return []
+    if types:
+        return [
+            Error(
+                "OAUTH2_PAR registers authorization_details types, but DOT's validator does not carry them "
+                "into tokens: approved details would be lost at the token endpoint.",
+                hint=hint,
+                id="oauth_par.E007",
+            )
+        ]
+    if trail:
+        return [
+            Warning(
+                "The audit trail is on, but DOT's validator does not record token events: chains end "
+                "with the code.",
+                hint=hint + " Or set AUDIT_TRAIL to False.",
+                id="oauth_par.W006",
+            )
+        ]
+    return []

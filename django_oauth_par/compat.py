@@ -21,6 +21,7 @@ try:  # DOT >= 3.5: modules split by role
     from oauth2_provider.authorization_server.forms import AllowForm
     from oauth2_provider.authorization_server.oidc.views import ConnectDiscoveryInfoView
     from oauth2_provider.authorization_server.views.base import AuthorizationView
+    from oauth2_provider.authorization_server.views.introspect import IntrospectTokenView
     from oauth2_provider.authorization_server.views.metadata import OAuthServerMetadataView
     from oauth2_provider.authorization_server.views.mixins import (
         AuthorizationServerViewMixin as OAuthLibMixin,
@@ -34,6 +35,7 @@ except ImportError:  # DOT 3.4
     from oauth2_provider.views import (
         AuthorizationView,
         ConnectDiscoveryInfoView,
+        IntrospectTokenView,
     )
     from oauth2_provider.views.metadata import OAuthServerMetadataView
     from oauth2_provider.views.mixins import OAuthLibMixin
@@ -44,6 +46,7 @@ __all__ = [
     "AuthorizationView",
     "ConnectDiscoveryInfoView",
     "FatalClientError",
+    "IntrospectTokenView",
     "NativeParBypassMixin",
     "OAuthLibCore",
     "OAuthLibMixin",

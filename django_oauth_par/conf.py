@@ -95,6 +95,53 @@ OPTIONAL_RATE: Kind[str | None] = Kind(
 PROFILE_NAME: Kind[str | None] = Kind(
     '`None` or `"fapi2"`', "None or 'fapi2'", lambda value: value in (None, "fapi2")
 )
+AUTHORIZATION_DETAILS_TYPE_MAP: Kind[dict[str, str | None]] = Kind(
+    "dict: type name → `None` or dotted path",
+    "a dict from each type name to None or the dotted path of a callable that can be imported",
+    lambda value: _types_problem(value) is None,
+)
+KEY_NAMES: Kind[list[str]] = Kind(
+    "list of str",
+    "a list of non-empty key names",
+    lambda value: isinstance(value, (list, tuple)) and all(isinstance(key, str) and key for key in value),
+)
+
+
+def _types_problem(value: Any) -> str | None:
+    from .authorization_details import types_setting_error
+
+    return types_setting_error(value)
+
+
+#: Asymmetric JWS algorithms a client's registered public keys can verify. ``none`` and the
+#: HMAC algorithms are absent on purpose: they can never be allowed.
+SUPPORTED_SIGNING_ALGORITHMS = (
+    "RS256",
+    "RS384",
+    "RS512",
+    "PS256",
+    "PS384",
+    "PS512",
+    "ES256",
+    "ES384",
+    "EdDSA",
+)
+SIGNING_ALGORITHM_LIST: Kind[list[str]] = Kind(
+    "list of str",
+    f"a non-empty list drawn from {', '.join(SUPPORTED_SIGNING_ALGORITHMS)} (never none, never HMAC)",
+    lambda value: (
+        isinstance(value, (list, tuple))
+        and bool(value)
+        and all(isinstance(alg, str) and alg in SUPPORTED_SIGNING_ALGORITHMS for alg in value)
+    ),
+)
+#: A skew larger than this would let tokens from the future through for minutes.
+MAX_CLOCK_SKEW = 120
+CLOCK_SKEW_SECONDS: Kind[int] = Kind(
+    f"int, seconds (0 to {MAX_CLOCK_SKEW})",
+    f"an integer from 0 to {MAX_CLOCK_SKEW}",
+    lambda value: type(value) is int and 0 <= value <= MAX_CLOCK_SKEW,
+)
 CACHE_NAME: Kind[str] = Kind(
     "str",
     "the name of an entry of CACHES",
@@ -225,7 +272,8 @@ class Settings:
     CACHE_ALIAS = Setting(
         "default",
         CACHE_NAME,
-        "The entry of `CACHES` that holds rate counters and verified secrets.",
+        "The entry of `CACHES` that holds rate counters, verified secrets, used `jti` values and fetched "
+        "JWK Sets.",
         "par",
         security=True,
     )
@@ -256,6 +304,113 @@ class Settings:
         PROFILE_NAME,
         '`"fapi2"` applies the FAPI 2.0 Security Profile\'s rules for PAR to every client (see below).',
         "fapi2",
+        security=True,
+    )
+
+    AUTHORIZATION_DETAILS_TYPES = Setting(
+        {},
+        AUTHORIZATION_DETAILS_TYPE_MAP,
+        "The RFC 9396 `authorization_details` types accepted at push, each with an optional validator "
+        "(see [Rich Authorization Requests](#rich-authorization-requests-authorization_details)); "
+        "`{}` refuses every push that carries details.",
+        # The README's example must pass the row's own test: a path has to import here.
+        {"payment_initiation": "example_project.demo.payments.validate_payment"},
+        security=True,
+    )
+    AUDIT_TRAIL = Setting(
+        True,
+        BOOLEAN,
+        "Store each pushed request's events as rows (see [the audit chain](#the-audit-chain-stored-rows)); "
+        "signals and log lines are sent either way.",
+        False,
+        security=False,
+    )
+    AUDIT_RETENTION_DAYS = Setting(
+        365,
+        integer(1, "days"),
+        "`clearpushedrequests` deletes audit events older than this, and chains left with no event.",
+        90,
+        security=False,
+    )
+    AUDIT_SENSITIVE_KEYS = Setting(
+        [],
+        KEY_NAMES,
+        "Keys whose values stored audit rows keep as digests only, wherever they occur in an event's "
+        "facts (nested `authorization_details` included).",
+        ["creditorAccount", "iban"],
+        security=True,
+    )
+
+    # Key-based clients and signed request objects (RFC 7523, RFC 9101); see the README's section.
+    SIGNING_ALGORITHMS = Setting(
+        ["RS256", "PS256", "ES256", "EdDSA"],
+        SIGNING_ALGORITHM_LIST,
+        "Algorithms accepted for `private_key_jwt` assertions and request objects, and announced in the "
+        "metadata. `none` and HMAC can never be listed.",
+        ["PS256", "ES256"],
+        security=True,
+    )
+    CLIENT_ASSERTION_MAX_LIFETIME = Setting(
+        300,
+        integer(1, "seconds"),
+        "The longest a client assertion may be valid (`exp` minus `iat`/`nbf`, or minus now).",
+        60,
+        security=True,
+    )
+    REQUEST_OBJECT_MAX_LIFETIME = Setting(
+        600,
+        integer(1, "seconds"),
+        "The longest a request object may be valid, counted the same way.",
+        300,
+        security=True,
+    )
+    CLOCK_SKEW = Setting(
+        30,
+        CLOCK_SKEW_SECONDS,
+        "How far ahead of ours a client's clock may be for `nbf` and `iat`; never applied to `exp`.",
+        10,
+        security=True,
+    )
+    REQUIRE_SIGNED_REQUEST_OBJECT = Setting(
+        False,
+        BOOLEAN,
+        "Refuse every push that carries no signed request object (`request`); announced in the metadata.",
+        True,
+        security=True,
+    )
+    JWKS_URI_ALLOW_HTTP = Setting(
+        False,
+        BOOLEAN,
+        "**Development only:** let a client's `jwks_uri` be plain `http://`.",
+        True,
+        security=True,
+    )
+    JWKS_FETCH_TIMEOUT = Setting(
+        3,
+        integer(1, "seconds"),
+        "Connect and read timeout of a `jwks_uri` fetch, and the most the whole fetch may take.",
+        2,
+        security=True,
+    )
+    JWKS_MAX_BYTES = Setting(
+        64 * 1024,
+        integer(1, "bytes"),
+        "A larger JWK Set is refused and not read further.",
+        16384,
+        security=True,
+    )
+    JWKS_CACHE_SECONDS = Setting(
+        300,
+        integer(1, "seconds"),
+        "How long a fetched JWK Set is used before it is fetched again.",
+        3600,
+        security=False,
+    )
+    JWKS_REFETCH_INTERVAL = Setting(
+        60,
+        integer(1, "seconds"),
+        "At most one fetch per `jwks_uri` in this interval, for an unknown `kid` or after a failure.",
+        300,
         security=True,
     )
 

@@ -1,12 +1,25 @@
 from __future__ import annotations
 
 import hashlib
+import uuid
 from typing import Any
 
+from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from oauth2_provider.settings import oauth2_settings
+
+PRIVATE_KEY_JWT = "private_key_jwt"
+#: RFC 7591 §2 ``token_endpoint_auth_method`` values this app implements.
+AUTH_METHOD_CHOICES = [
+    ("client_secret_basic", "client_secret_basic"),
+    ("client_secret_post", "client_secret_post"),
+    (PRIVATE_KEY_JWT, PRIVATE_KEY_JWT),
+    ("none", _("none (public client)")),
+]
 
 #: Every ``request_uri`` we issue starts with this (RFC 9126 §2.2).
 REQUEST_URI_PREFIX = "urn:ietf:params:oauth:request_uri:"
@@ -46,6 +59,9 @@ class PushedRequest(models.Model):
     #: Whether the client authenticated when it pushed (a secret or a key, not a bare client_id).
     #: Unregistered redirect URIs (RFC 9126 §2.4) are honoured only for such pushes.
     client_authenticated = models.BooleanField(default=False, editable=False)
+    #: The stable id of this request's audit chain (:class:`AuditChain`). Never the reference:
+    #: it is safe to log, export and show, and outlives the row.
+    audit_id = models.UUIDField(_("audit id"), null=True, default=uuid.uuid4, editable=False)
 
     class Meta:
         verbose_name = _("pushed authorization request")
@@ -101,6 +117,46 @@ class ClientPolicy(models.Model):
             "request_uri obtained from the pushed authorization request endpoint."
         ),
     )
+    # Client keys, with their RFC 7591 names. Ignored where the installed DOT has its own
+    # (see registration.dot_has_client_keys): there DOT's fields are the one source of truth.
+    token_endpoint_auth_method = models.CharField(
+        _("token endpoint auth method"),
+        max_length=32,
+        blank=True,
+        default="",
+        choices=AUTH_METHOD_CHOICES,
+        help_text=_(
+            "How the client authenticates, here and at the token endpoint. Unset: by client type "
+            "(a secret for confidential clients, nothing for public ones)."
+        ),
+    )
+    jwks = models.TextField(
+        _("JWK Set"),
+        blank=True,
+        default="",
+        help_text=_(
+            'The client\'s public keys as a JWK Set ({"keys": [...]}): RSA of 2048 bits or more, '
+            "EC P-256 or P-384, or Ed25519. Public keys only. Leave empty when jwks_uri is set."
+        ),
+    )
+    jwks_uri = models.URLField(
+        _("JWK Set URL"),
+        max_length=500,
+        blank=True,
+        default="",
+        help_text=_(
+            "HTTPS URL where the client publishes its public keys; fetched when a key is needed, "
+            "never when this page is saved. Leave empty when a JWK Set is pasted."
+        ),
+    )
+    require_signed_request_object = models.BooleanField(
+        _("require signed request object"),
+        default=False,
+        help_text=_(
+            "Refuse pushes from this client that do not carry a signed request object "
+            "(the request parameter, RFC 9101)."
+        ),
+    )
 
     request_uri_lifetime = models.PositiveIntegerField(
         _("request_uri lifetime"),
@@ -126,6 +182,21 @@ class ClientPolicy(models.Model):
             "through PAR. The * stands for exactly one host label; https only, or http on a loopback IP."
         ),
     )
+    #: RFC 9396: off, the client may request every registered type of authorization_details.
+    restrict_authorization_details_types = models.BooleanField(
+        _("restrict authorization details types"),
+        default=False,
+        help_text=_(
+            "Accept from this client only the authorization_details types listed below, instead of "
+            "every type the server registers."
+        ),
+    )
+    authorization_details_types = models.JSONField(
+        _("authorization details types"),
+        default=list,
+        blank=True,
+        help_text=_("The types this client may request when restricted."),
+    )
 
     class Meta:
         verbose_name = _("pushed authorization policy")
@@ -134,9 +205,21 @@ class ClientPolicy(models.Model):
     def __str__(self) -> str:
         return f"PAR policy of client {self.application_id}"
 
-    def clean(self) -> None:
-        from django.core.exceptions import ValidationError
+    @classmethod
+    def of(cls, application: Any) -> ClientPolicy | None:
+        """The policy row of ``application`` or None: one query per application instance.
 
+        The push reads it for the client's policy and its keys; an instance lives for one
+        request, so the row read once is the row of that request.
+        """
+        remembered = getattr(application, "_oauth_par_policy", None)
+        if remembered is None:
+            remembered = (cls.objects.filter(application_id=application.pk).first(),)
+            application._oauth_par_policy = remembered
+        return remembered[0]
+
+    def clean(self) -> None:
+        from .keys import InvalidKeySetError, check_jwks_uri, parse_jwk_set, public_json
         from .policy import max_request_uri_lifetime
         from .redirect_patterns import PatternError, parse_patterns
 
@@ -148,5 +231,136 @@ class ClientPolicy(models.Model):
             parse_patterns(self.redirect_uri_patterns)
         except PatternError as error:
             errors["redirect_uri_patterns"] = str(error)
+        if self.jwks and self.jwks_uri:
+            errors["jwks_uri"] = gettext("Give either a JWK Set or a JWK Set URL, not both.")
+        if self.jwks:
+            try:
+                self.jwks = public_json(parse_jwk_set(self.jwks))
+            except InvalidKeySetError as error:
+                # Never keep what was pasted: it may be a private key.
+                self.jwks = ""
+                errors["jwks"] = str(error)
+        if self.jwks_uri:
+            try:
+                check_jwks_uri(self.jwks_uri)
+            except InvalidKeySetError as error:
+                errors["jwks_uri"] = str(error)
+        if self.token_endpoint_auth_method == PRIVATE_KEY_JWT and not (self.jwks or self.jwks_uri):
+            errors.setdefault(
+                "jwks", gettext("private_key_jwt needs the client's public keys: a JWK Set or its URL.")
+            )
         if errors:
             raise ValidationError(errors)
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # The last guard on every path that writes (admin, shell, fixtures): a set holding
+        # a private key is never written, whatever skipped clean().
+        if self.jwks:
+            from .keys import InvalidKeySetError, parse_jwk_set, public_json
+
+            try:
+                self.jwks = public_json(parse_jwk_set(self.jwks))
+            except InvalidKeySetError as error:
+                raise ValidationError({"jwks": str(error)}) from None
+        super().save(*args, **kwargs)
+
+
+class AuditChain(models.Model):
+    """Everything that came of one pushed request, from the push to its last token.
+
+    Its id is the pushed request's ``audit_id``. It outlives the pushed request (which the
+    cleanup deletes) and holds no secret: no reference, client secret, code or token value.
+    """
+
+    id = models.UUIDField(_("audit id"), primary_key=True, editable=False)
+    application = models.ForeignKey(
+        oauth2_settings.APPLICATION_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+        verbose_name=_("client"),
+    )
+    #: Kept as text too, so the chain still names its client once the client is deleted.
+    client_id = models.CharField(_("client id"), max_length=255, editable=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("user"),
+    )
+    #: ``""`` while undecided, then ``"allowed"``, ``"denied"`` or the error sent to the client.
+    outcome = models.CharField(_("outcome"), max_length=64, blank=True, default="", db_index=True)
+    created_at = models.DateTimeField(_("pushed"), default=timezone.now, db_index=True, editable=False)
+
+    class Meta:
+        verbose_name = _("audit chain")
+        verbose_name_plural = _("audit chains")
+
+    def __str__(self) -> str:
+        return f"audit chain {self.pk}"
+
+
+class AuditEvent(models.Model):
+    """One event of an audit chain: who, when, and what (identifiers and approved values only).
+
+    Linked to its chain by ``audit_id`` rather than a foreign key: an event may arrive for a
+    chain whose summary the retention already removed (a refresh a year later), and must
+    never fail the request that caused it.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    audit_id = models.UUIDField(_("audit id"), db_index=True)
+    event = models.CharField(_("event"), max_length=32)
+    at = models.DateTimeField(_("at"), default=timezone.now, db_index=True)
+    client_id = models.CharField(_("client id"), max_length=255, blank=True, default="", db_index=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("user"),
+    )
+    #: The event's facts (scopes, resources, details as approved, token ids, expiry, ...), with
+    #: the values of ``AUDIT_SENSITIVE_KEYS`` replaced by digests.
+    facts = models.JSONField(_("facts"), default=dict)
+
+    class Meta:
+        verbose_name = _("audit event")
+        verbose_name_plural = _("audit events")
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.event} at {self.at:%Y-%m-%d %H:%M:%S}"
+
+
+class GrantedAuthorization(models.Model):
+    """What DOT issued from a pushed request: its code, or an access token with its refresh token.
+
+    DOT's models are not ours to change, so this row points at them. It carries the approved
+    ``authorization_details`` (RFC 9396, None when none were pushed) from the code to the
+    tokens and across refreshes, and the audit id that token events belong to.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    audit_id = models.UUIDField(_("audit id"), null=True, blank=True)
+    authorization_details = models.JSONField(_("authorization details"), null=True, blank=True)
+    grant = models.OneToOneField(
+        oauth2_settings.GRANT_MODEL, on_delete=models.CASCADE, null=True, related_name="+"
+    )
+    access_token = models.OneToOneField(
+        oauth2_settings.ACCESS_TOKEN_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    refresh_token = models.OneToOneField(
+        oauth2_settings.REFRESH_TOKEN_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = _("granted authorization")
+        verbose_name_plural = _("granted authorizations")
+
+    def __repr__(self) -> str:
+        return f"<GrantedAuthorization {self.pk} audit_id={self.audit_id}>"

@@ -62,7 +62,7 @@ def max_request_uri_lifetime() -> int:
 
 def policy_of(client: Any) -> Policy:
     """The policy that applies to ``client`` now (one query for its ClientPolicy row)."""
-    row = ClientPolicy.objects.filter(application_id=client.pk).first()
+    row = ClientPolicy.of(client)
     lifetime = par_settings.REQUEST_URI_LIFETIME
     if row is not None and row.request_uri_lifetime:
         lifetime = row.request_uri_lifetime

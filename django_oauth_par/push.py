@@ -19,12 +19,16 @@ from oauthlib import oauth2
 from oauthlib.common import Request as OAuthlibRequest
 from oauthlib.oauth2.rfc6749 import utils
 
-from . import audit, throttling
+from . import audit, authorization_details, throttling
+from .assertions import ASSERTION_PARAMETERS
 from .compat import is_valid_resource_uri
 from .conf import par_settings
 from .exceptions import ParError
+from .issuer import issuer_identifiers
 from .models import REQUEST_URI_PREFIX, PushedRequest, reference_digest
 from .policy import Policy, enforce_authentication, enforce_request, policy_of
+from .registration import registration
+from .request_objects import request_object_parameters
 from .validators import patterns_client
 
 if TYPE_CHECKING:
@@ -68,7 +72,7 @@ def push(request: HttpRequest, core: OAuthLibCore) -> tuple[str, int]:
         # The client's redirect URI patterns count only for a push that authenticated it.
         token = patterns_client.set(client if authenticated else None)
         try:
-            stored = validate_push(pairs, client, core, policy)
+            stored = validate_push(pairs, client, core, policy, request)
         finally:
             patterns_client.reset(token)
     except ParError as error:
@@ -127,6 +131,16 @@ def read_form_body(request: HttpRequest) -> list[tuple[str, str]]:
             "invalid_request", f"The request has more than {par_settings.MAX_PARAMETERS} parameters."
         ) from None
 
+    pairs = checked_values(pairs)
+    repeated = sorted(name for name, count in Counter(name for name, _ in pairs).items() if count > 1)
+    repeated = [name for name in repeated if name not in MULTI_VALUED]
+    if repeated:
+        raise ParError("invalid_request", f"The parameter {audit.printable(repeated[0], 40)} is repeated.")
+    return pairs
+
+
+def checked_values(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Refuse unusable names and values; drop empty ones (RFC 6749 §3.1: treated as omitted)."""
     max_length = par_settings.MAX_VALUE_LENGTH
     for name, value in pairs:
         if not name:
@@ -135,14 +149,7 @@ def read_form_body(request: HttpRequest) -> list[tuple[str, str]]:
             raise ParError("invalid_request", "Parameters must not contain NUL characters.")
         if len(name) > max_length or len(value) > max_length:
             raise ParError("invalid_request", f"A parameter is longer than {max_length} characters.")
-
-    # RFC 6749 §3.1: a parameter sent without a value is treated as omitted.
-    pairs = [(name, value) for name, value in pairs if value]
-    repeated = sorted(name for name, count in Counter(name for name, _ in pairs).items() if count > 1)
-    repeated = [name for name in repeated if name not in MULTI_VALUED]
-    if repeated:
-        raise ParError("invalid_request", f"The parameter {audit.printable(repeated[0], 40)} is repeated.")
-    return pairs
+    return [(name, value) for name, value in pairs if value]
 
 
 def authenticate_client(request: HttpRequest, pairs: list[tuple[str, str]], core: OAuthLibCore) -> Any:
@@ -152,6 +159,9 @@ def authenticate_client(request: HttpRequest, pairs: list[tuple[str, str]], core
     header is judged by that header alone. DOT would otherwise fall back to the body
     when Basic fails, and the ``client_id`` that PAR requires there would pass for a
     public client, turning a wrong secret into a success.
+
+    The view's validator carries :class:`~django_oauth_par.assertions.PrivateKeyJWTMixin`,
+    which accepts ``private_key_jwt`` and holds each client to its registered method.
     """
     failed = ParError(
         "invalid_client", "Client authentication failed.", status=401, headers=INVALID_CLIENT_HEADERS
@@ -160,7 +170,7 @@ def authenticate_client(request: HttpRequest, pairs: list[tuple[str, str]], core
     if "HTTP_AUTHORIZATION" in request.META:
         if request.META["HTTP_AUTHORIZATION"].split(" ", 1)[0] != "Basic":
             raise failed
-        if any(name == "client_secret" for name, _ in pairs):
+        if any(name == "client_secret" or name in ASSERTION_PARAMETERS for name, _ in pairs):
             raise ParError("invalid_request", "Use one client authentication method, not two.")
         credentials = [(name, value) for name, value in pairs if name != "client_id"]
     headers = core.extract_headers(request)
@@ -177,6 +187,11 @@ def authenticate_client(request: HttpRequest, pairs: list[tuple[str, str]], core
         authenticated = False
     client = getattr(oauth_request, "client", None)
     if not authenticated or client is None:
+        # PrivateKeyJWTMixin says why an assertion or a method was refused; nothing secret is in it.
+        reason = getattr(oauth_request, "par_error", None)
+        if isinstance(reason, ParError):
+            reason.headers = dict(INVALID_CLIENT_HEADERS)
+            raise reason
         raise failed
     return client
 
@@ -191,15 +206,27 @@ def check_client_binding(pairs: list[tuple[str, str]], client: Any) -> None:
 
 
 def validate_push(
-    pairs: list[tuple[str, str]], client: Any, core: OAuthLibCore, policy: Policy
+    pairs: list[tuple[str, str]], client: Any, core: OAuthLibCore, policy: Policy, request: HttpRequest
 ) -> list[tuple[str, str]]:
     """Validate as DOT's authorization endpoint would, and against the client's policy; return the
-    parameters to store."""
+    parameters to store.
+
+    A push carrying a signed request object (``request``, RFC 9126 §3) is validated from
+    the object's parameters alone, by exactly the checks below that a plain push meets.
+    """
     names = {name for name, _ in pairs}
     if "request_uri" in names:
         raise ParError("invalid_request", "The request_uri parameter is not allowed in a pushed request.")
+    settings = registration(client)
     if "request" in names:
-        raise ParError("invalid_request", "Request objects (the request parameter) are not supported.")
+        issuers = issuer_identifiers(request)
+        pairs = checked_values(request_object_parameters(pairs, client.client_id, settings.keys, issuers))
+    elif settings.require_signed_request_object or par_settings.REQUIRE_SIGNED_REQUEST_OBJECT:
+        raise ParError(
+            "invalid_request",
+            "This client must send its authorization request as a signed request object "
+            "(the request parameter).",
+        )
 
     stored = [(name, value) for name, value in pairs if name not in CLIENT_AUTHENTICATION_PARAMETERS]
     params = dict(stored)
@@ -209,6 +236,9 @@ def validate_push(
         raise ParError("invalid_request", "The prompt parameter has an unsupported value.")
     if "none" in prompt and len(prompt) > 1:
         raise ParError("invalid_request", "prompt=none cannot be combined with other prompt values.")
+
+    if authorization_details.PARAMETER in params:
+        authorization_details.validate(params[authorization_details.PARAMETER], client)
 
     for name, value in stored:
         if name == "resource" and not is_valid_resource_uri(value):

@@ -1,5 +1,6 @@
-"""Audit signals. Each is sent with ``sender=PushedRequest``, ``request``, ``pushed_request``
-(or None), ``client_id`` (or None) and the keyword arguments listed.
+"""Audit signals. Each is sent with ``sender=PushedRequest``, ``request`` (None at DOT's token and
+revocation endpoints), ``pushed_request`` (or None), ``client_id`` (or None), ``audit_id`` (the
+pushed request's stable audit id, or None) and the keyword arguments listed.
 
 Receivers get the stored row itself, pushed parameters included, so that they can act on
 it; the row never holds a client secret or the ``request_uri`` (only its digest). What a
@@ -21,3 +22,19 @@ request_redeemed = Signal()
 request_rejected = Signal()
 #: An expired reference was presented.
 request_expired = Signal()
+#: The consent page for a pushed request was shown to ``request.user``.
+consent_shown = Signal()
+#: The authorization request was decided: ``decision`` (``"allow"`` or ``"deny"``), ``consent``
+#: (``"given"`` on the consent form, ``"skipped"`` for a client that needs none) and, when allowed,
+#: ``scope``, ``resource`` and ``authorization_details`` as approved.
+request_decided = Signal()
+#: DOT stored the authorization code: ``grant_id`` (its Grant row), ``scope``, ``expires``.
+code_issued = Signal()
+#: DOT issued tokens for the code: ``access_token_id``, ``refresh_token_id``, ``scope``, ``resource``,
+#: ``authorization_details`` and ``expires``.
+token_issued = Signal()
+#: The tokens were refreshed: as ``token_issued``, plus ``previous_refresh_token_id``.
+token_refreshed = Signal()
+#: A token that came of a pushed request was revoked: ``token_type`` (``"access_token"`` or
+#: ``"refresh_token"``) and ``token_id``.
+token_revoked = Signal()

@@ -3,13 +3,14 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from django.db import DatabaseError
+from django.db import DatabaseError, transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 
 from . import audit
+from .assertions import PrivateKeyJWTMixin
 from .compat import OAuthLibMixin
 from .exceptions import UNAVAILABLE, ParError
 from .push import push
@@ -42,14 +43,18 @@ def error_answer(error: ParError) -> HttpResponse:
 
 @method_decorator(csrf_exempt, name="dispatch")
 @method_decorator(login_not_required, name="dispatch")
+# Even under ATOMIC_REQUESTS: a client's jwks_uri may need fetching, never inside a transaction.
+@method_decorator(transaction.non_atomic_requests, name="dispatch")
 class PushedAuthorizationRequestView(OAuthLibMixin, View):
     """The pushed authorization request endpoint of RFC 9126."""
 
     @classmethod
     def get_validator_class(cls) -> type:
-        # The site's validator, with the verified-secret cache in front (off unless configured).
+        # The site's validator, with the verified-secret cache (off unless configured),
+        # redirect URI patterns and private_key_jwt (a no-op where DOT has client keys of its
+        # own) in front.
         validator_class = with_mixin(super().get_validator_class(), VerifiedSecretCacheMixin)
-        return with_mixin(validator_class, RedirectUriPatternsMixin)
+        return with_mixin(with_mixin(validator_class, RedirectUriPatternsMixin), PrivateKeyJWTMixin)
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         try:

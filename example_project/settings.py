@@ -49,7 +49,9 @@ ROOT_URLCONF = "example_project.urls"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [],
+        # The demo's consent page (DOT's, with the pushed authorization_details) and the
+        # consent text of its payment_initiation type.
+        "DIRS": [BASE_DIR / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -98,11 +100,17 @@ OAUTH2_PROVIDER = {
     # DOT >= 3.5 has a PAR of its own, on by default; this app answers instead (check oauth_par.E005).
     # Older DOTs ignore the key.
     "PAR_ENABLED": False,
+    # Carries what a pushed request granted (authorization_details, the audit chain) into tokens.
+    "OAUTH2_VALIDATOR_CLASS": "example_project.demo.oauth.Validator",
 }
 
 OAUTH2_PAR = {
     "REQUEST_URI_LIFETIME": int(os.environ.get("PAR_REQUEST_URI_LIFETIME", "60")),
     "REQUIRE_PUSHED_AUTHORIZATION_REQUESTS": os.environ.get("PAR_REQUIRED", "0") == "1",
+    "AUTHORIZATION_DETAILS_TYPES": {"payment_initiation": "example_project.demo.payments.validate_payment"},
+    "AUDIT_SENSITIVE_KEYS": ["creditorAccount"],
+    # A demo's clients may publish their keys on a local http:// URL; never in production.
+    "JWKS_URI_ALLOW_HTTP": os.environ.get("PAR_JWKS_URI_ALLOW_HTTP", "0") == "1",
 }
 
 LOGGING = {

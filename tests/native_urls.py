@@ -1,10 +1,9 @@
+"""The example site with this app's PAR endpoint in front of any PAR of DOT's own."""
+
 from __future__ import annotations
 
 from django.urls import include, path
-from oauth2_provider import urls as dot_urls
 
-urlpatterns = [
-    path("accounts/", include("django.contrib.auth.urls")),
-    path("o/", include("oauth2_provider.urls", namespace="oauth2_provider")),
-    path("", include((dot_urls.metadata_urlpatterns, "oauth2_metadata"))),
-]
+from example_project.urls import urlpatterns as site_urlpatterns
+
+urlpatterns = [path("o/", include("django_oauth_par.urls")), *site_urlpatterns]

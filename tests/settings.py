@@ -47,6 +47,8 @@ ROOT_URLCONF = "tests.urls"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
+        # The demo's consent page (DOT's, with the pushed authorization_details).
+        "DIRS": [Path(__file__).resolve().parents[1] / "example_project" / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -107,12 +109,20 @@ OAUTH2_PROVIDER = {
         "write": "Change your data",
     },
     "DEFAULT_SCOPES": ["read"],
+    # Carries what a pushed request granted (authorization_details, the audit chain) into tokens.
+    "OAUTH2_VALIDATOR_CLASS": "example_project.demo.oauth.Validator",
     # DOT >= 3.5 has a PAR of its own, on by default; this app answers instead (check oauth_par.E005).
     # Older DOTs ignore the key.
     "PAR_ENABLED": False,
 }
 
-OAUTH2_PAR = {"REQUEST_URI_LIFETIME": 60, "REQUIRE_PUSHED_AUTHORIZATION_REQUESTS": False}
+OAUTH2_PAR = {
+    "REQUEST_URI_LIFETIME": 60,
+    "REQUIRE_PUSHED_AUTHORIZATION_REQUESTS": False,
+    "AUTHORIZATION_DETAILS_TYPES": {"payment_initiation": "example_project.demo.payments.validate_payment"},
+    "AUDIT_SENSITIVE_KEYS": ["creditorAccount"],
+    "JWKS_URI_ALLOW_HTTP": False,
+}
 
 LOGGING = {
     "version": 1,

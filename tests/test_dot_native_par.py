@@ -1,7 +1,7 @@
 """The same black-box attacks against django-oauth-toolkit's own PAR and against this app.
 
 ``nox -s compare`` runs this file twice on DOT's development wheel: with
-``tests.native_settings`` (this app absent, DOT's ``PAR_ENABLED=True``) and with
+``tests.dot_only_settings`` (this app absent, DOT's ``PAR_ENABLED=True``) and with
 ``tests.settings`` (this app, DOT's PAR off). Each test sends the same requests to
 ``/o/par/``, ``/o/authorize/`` and ``/o/token/`` and asserts what the implementation
 under test answers, from ``EXPECTED``: a row of the README's table "DOT's own PAR or

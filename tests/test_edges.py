@@ -110,7 +110,12 @@ def test_unreadable_post_when_par_is_required_is_a_400_page(client, confidential
 
 
 def test_deploy_check_asks_for_throttling():
-    assert [m.id for m in checks.check_deployment()] == ["oauth_par.W004"]
+    assert "oauth_par.W004" in [m.id for m in checks.check_deployment()]
+
+
+def test_deploy_check_wants_a_shared_cache_for_single_use_jti():
+    # The example project's validator accepts private_key_jwt: jti values must be shared.
+    assert [m.id for m in checks.check_deployment()] == ["oauth_par.W004", "oauth_par.W005"]
 
 
 @override_settings(OAUTH2_PAR={"FAILED_AUTHENTICATION_RATE": "30/minute"})

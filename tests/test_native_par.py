@@ -61,10 +61,10 @@ def test_e005_dot_par_switched_on():
 
 
 @native_only
-def test_e007_dot_par_required_switch():
+def test_e009_dot_par_required_switch():
     with override_settings(OAUTH2_PROVIDER=dot_settings(REQUIRE_PUSHED_AUTHORIZATION_REQUESTS=True)):
         messages = checks.check_native_par()
-    assert ids(messages) == ["oauth_par.E007"]
+    assert ids(messages) == ["oauth_par.E009"]
     assert 'OAUTH2_PAR["REQUIRE_PUSHED_AUTHORIZATION_REQUESTS"] = True' in messages[0].hint
 
 

@@ -1,8 +1,8 @@
 """PROFILE = "fapi2": the FAPI 2.0 Security Profile switched on in one place, each rule on and off.
 
-Pushes authenticated with private_key_jwt are what the profile admits; until a client can
-authenticate that way, the rules on pushed parameters are exercised through enforce_request,
-the function push validation calls.
+Pushes authenticated with private_key_jwt are what the profile admits (the whole flow with
+openid-client is in tests/e2e/test_node_client.py); the rules on pushed parameters are also
+exercised directly through enforce_request, the function push validation calls.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ COMPLIANT_DOT = {
     "PKCE_REQUIRED": True,
     "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
     "ALLOWED_REDIRECT_URI_SCHEMES": ["https"],
+    "OAUTH2_VALIDATOR_CLASS": "example_project.demo.oauth.Validator",
 }
 
 
@@ -109,6 +110,10 @@ def test_a_compliant_configuration_passes_the_checks():
         ({"PKCE_REQUIRED": False}, "PKCE_REQUIRED"),
         ({"COMPLIANT_BCP_RFC9700_PKCE_METHOD": False}, "COMPLIANT_BCP_RFC9700_PKCE_METHOD"),
         ({"ALLOWED_REDIRECT_URI_SCHEMES": ["http", "https"]}, "ALLOWED_REDIRECT_URI_SCHEMES"),
+        (
+            {"OAUTH2_VALIDATOR_CLASS": "oauth2_provider.oauth2_validators.OAuth2Validator"},
+            "PrivateKeyJWTMixin",
+        ),
     ],
 )
 def test_each_contradicting_dot_setting_is_named(dot, named):
@@ -154,3 +159,28 @@ def test_the_admin_offers_no_lifetime_the_profile_would_cut(confidential):
     row.full_clean()
     with override_settings(OAUTH2_PAR=FAPI2), pytest.raises(ValidationError):
         row.full_clean()
+
+
+def test_dot_endpoints_accept_keys_only_under_the_profile(client, confidential, public, db):
+    """The profile holds at DOT's token endpoint as at the push: a secret client is refused there
+    too, and the metadata lists private_key_jwt alone."""
+    from .conftest import SECRET, basic
+
+    data = "grant_type=client_credentials"
+    form = "application/x-www-form-urlencoded"
+    before = client.post(
+        "/o/token/", data, content_type=form, HTTP_AUTHORIZATION=basic("conf-client", SECRET)
+    )
+    assert before.json().get("error") != "invalid_client"  # DOT's own answer about the grant type
+    with override_settings(OAUTH2_PAR=FAPI2):
+        during = client.post(
+            "/o/token/", data, content_type=form, HTTP_AUTHORIZATION=basic("conf-client", SECRET)
+        )
+        assert during.status_code == 401 and during.json()["error"] == "invalid_client"
+        public_token = client.post("/o/token/", data + "&client_id=public-client", content_type=form)
+        assert public_token.status_code == 401
+        for url in METADATA:
+            document = client.get(url).json()
+            assert document["token_endpoint_auth_methods_supported"] == ["private_key_jwt"]
+    for url in METADATA:
+        assert "client_secret_basic" in client.get(url).json()["token_endpoint_auth_methods_supported"]

@@ -16,9 +16,9 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.test import Client, override_settings
 
-from django_oauth_par.compat import dot_authenticates_client_assertions
 from django_oauth_par.models import PushedRequest
 
+from . import signing
 from .conftest import (
     CHALLENGE,
     OTHER_REDIRECT_URI,
@@ -30,6 +30,7 @@ from .conftest import (
     basic,
     push,
 )
+from .signing import make_key_client
 
 FORM = "application/x-www-form-urlencoded"
 PREFIX = "urn:ietf:params:oauth:request_uri:"
@@ -454,24 +455,18 @@ def test_empty_client_secret_is_omitted(client, confidential):
     assert "client_secret" not in stored_names(only_row())
 
 
-def test_client_credentials_are_never_stored(client, confidential):
-    assertion = "eyJhbGciOiJub25lIn0.eyJzdWIiOiJjb25mLWNsaWVudCJ9.assertion-sentinel"
-    assertion_type = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
-    params = auth_params(client_assertion=assertion, client_assertion_type=assertion_type)
-    response = push(client, params)
-    if dot_authenticates_client_assertions():
-        # That DOT judges a client by its assertion alone (RFC 7521 §4.2): this one is refused.
-        assert response.status_code == 401
-        assert not PushedRequest.objects.exists()
-        return
-    assert_created(response)
+def test_client_credentials_are_never_stored(client, db):
+    make_key_client("key-client")
+    token = signing.assertion("key-client", aud=signing.PAR_ENDPOINT)
+    params = {**auth_params(client_id="key-client"), **signing.assertion_params("key-client", token)}
+    assert_created(push(client, params, secret=None))
     row = only_row()
     names = stored_names(row)
     for name in ("client_secret", "client_assertion", "client_assertion_type"):
         assert name not in names
     dumped = json.dumps(list(PushedRequest.objects.values()), default=str)
-    assert "assertion-sentinel" not in dumped
-    assert assertion_type not in dumped
+    assert token.split(".")[2] not in dumped
+    assert signing.ASSERTION_TYPE not in dumped
     assert SECRET not in dumped
 
 
@@ -502,7 +497,7 @@ def test_client_secret_post_value_never_stored(client, confidential):
         ({"resource": "/relative/path"}, "invalid_target"),
         ({"resource": "https://api.example/#fragment"}, "invalid_target"),
         ({"resource": "https://"}, "invalid_target"),
-        ({"request": "eyJhbGciOiJub25lIn0.e30."}, "invalid_request"),
+        ({"request": "eyJhbGciOiJub25lIn0.e30."}, "invalid_request_object"),
     ],
 )
 def test_invalid_authorization_request_is_refused(client, confidential, overrides, error):

@@ -10,4 +10,5 @@ urlpatterns = [
     path("", views.index, name="index"),
     path("demo/start/", views.start, name="start"),
     path("demo/callback/", views.callback, name="callback"),
+    path("api/payment/", views.PaymentView.as_view(), name="payment"),
 ]

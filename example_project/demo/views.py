@@ -16,10 +16,15 @@ import urllib.parse
 import urllib.request
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
+from oauth2_provider.views.generic import ProtectedResourceView
+
+from django_oauth_par.granted import authorization_details
+
+from .payments import EXAMPLE
 
 CLIENT_ID = "demo-rp"
 CLIENT_SECRET = "demo-rp-secret"
@@ -53,19 +58,20 @@ def start(request: HttpRequest) -> HttpResponse:
     nonce = secrets.token_urlsafe(16)
     redirect_uri = request.build_absolute_uri(reverse("demo:callback"))
     request.session[SESSION_KEY] = {"verifier": verifier, "state": state, "redirect_uri": redirect_uri}
-    status, answer = post_form(
-        request.build_absolute_uri(reverse("oauth_par:push")),
-        {
-            "client_id": CLIENT_ID,
-            "response_type": "code",
-            "redirect_uri": redirect_uri,
-            "scope": "openid profile read",
-            "state": state,
-            "nonce": nonce,
-            "code_challenge": challenge,
-            "code_challenge_method": "S256",
-        },
-    )
+    fields = {
+        "client_id": CLIENT_ID,
+        "response_type": "code",
+        "redirect_uri": redirect_uri,
+        "scope": "openid profile read",
+        "state": state,
+        "nonce": nonce,
+        "code_challenge": challenge,
+        "code_challenge_method": "S256",
+    }
+    if request.POST.get("payment"):
+        # A Rich Authorization Request (RFC 9396): the payment the user is asked to approve.
+        fields["authorization_details"] = json.dumps([EXAMPLE])
+    status, answer = post_form(request.build_absolute_uri(reverse("oauth_par:push")), fields)
     if status != 201:
         return render(
             request, "demo/result.html", {"title": "The push was refused", "result": answer}, status=502
@@ -92,3 +98,10 @@ def callback(request: HttpRequest) -> HttpResponse:
     )
     title = "Signed in: the token response" if status == 200 else "The code exchange failed"
     return render(request, "demo/result.html", {"title": title, "result": tokens})
+
+
+class PaymentView(ProtectedResourceView):
+    """A resource server's view: what the presented access token may do, as approved."""
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        return JsonResponse({"authorization_details": authorization_details(request)})

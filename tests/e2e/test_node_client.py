@@ -12,6 +12,10 @@ import json
 import subprocess
 
 import pytest
+from jwcrypto import jwk
+from oauth2_provider.models import get_application_model
+
+from django_oauth_par.models import ClientPolicy
 
 from .conftest import (
     CLIENT_ID,
@@ -82,3 +86,116 @@ def test_openid_client_par_login(site, node_client, discovery):
         assert tokens["scope"] == "read"
         assert "id_token" not in tokens
         assert result["id_token_claims"] is None
+
+
+@pytest.mark.parametrize("discovery", ["oidc", "oauth2"])
+@pytest.mark.parametrize("kind", ["EC", "RSA"])
+def test_openid_client_private_key_jwt_and_a_signed_request_object(
+    site, node_client, discovery, kind, tmp_path
+):
+    """openid-client signs its assertions (ES256 or PS256) and its request object, then pushes both.
+
+    The client must sign (require_signed_request_object), so the push only succeeds with the
+    request object; the token endpoint accepts only the key.
+    """
+    key = jwk.JWK.generate(kty="EC", crv="P-256", kid="e2e-ec") if kind == "EC" else None
+    key = key or jwk.JWK.generate(kty="RSA", size=2048, kid="e2e-rsa")
+    application = get_application_model().objects.create(
+        client_id="demo-keyed",
+        name="demo keyed client",
+        client_type="confidential",
+        client_secret="unused-secret-of-a-key-client",
+        authorization_grant_type="authorization-code",
+        redirect_uris=callback_url(site),
+        algorithm="RS256",
+    )
+    ClientPolicy.objects.create(
+        application=application,
+        token_endpoint_auth_method="private_key_jwt",
+        jwks=json.dumps({"keys": [json.loads(key.export_public())]}),
+        require_signed_request_object=True,
+    )
+    key_file = tmp_path / "client.jwk"
+    key_file.write_text(key.export_private())
+    command = [
+        *node_client,
+        "--server",
+        site,
+        "--client-id",
+        "demo-keyed",
+        "--private-key",
+        str(key_file),
+        "--sign-request",
+        "--username",
+        USERNAME,
+        "--password",
+        PASSWORD,
+        "--redirect-uri",
+        callback_url(site),
+        "--discovery",
+        discovery,
+    ]
+    finished = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
+    assert finished.returncode == 0, f"{finished.stdout}\n{finished.stderr}"
+    result = json.loads(finished.stdout)
+    assert "private_key_jwt" in result["token_endpoint_auth_methods_supported"]
+    assert {"ES256", "PS256"} <= set(result["request_object_signing_alg_values_supported"])
+    query = query_of(result["authorization_url"])
+    assert set(query) == {"client_id", "request_uri"}
+    assert query_of(result["callback"])["state"] == [result["pushed"]["state"]]
+    assert result["token_response"]["access_token"]
+    if discovery == "oidc":
+        assert result["id_token_claims"]["nonce"] == result["pushed"]["nonce"]
+
+
+def test_openid_client_as_a_fapi2_client_against_the_fapi2_profile(site, node_client, tmp_path, settings):
+    """PROFILE = "fapi2" as a whole: openid-client pushes with private_key_jwt and PKCE S256 through
+    OpenID Connect discovery, and checks iss in the authorization response (the metadata announces
+    it); the same client with a secret is refused."""
+    settings.OAUTH2_PAR = {**getattr(settings, "OAUTH2_PAR", {}), "PROFILE": "fapi2"}
+    key = jwk.JWK.generate(kty="EC", crv="P-256", kid="fapi2-ec")
+    application = get_application_model().objects.create(
+        client_id="demo-fapi2",
+        name="demo FAPI 2.0 client",
+        client_type="confidential",
+        client_secret="unused-secret-of-a-key-client",
+        authorization_grant_type="authorization-code",
+        redirect_uris=callback_url(site),
+        algorithm="RS256",
+    )
+    ClientPolicy.objects.create(
+        application=application,
+        token_endpoint_auth_method="private_key_jwt",
+        jwks=json.dumps({"keys": [json.loads(key.export_public())]}),
+    )
+    key_file = tmp_path / "client.jwk"
+    key_file.write_text(key.export_private())
+    common = ["--server", site, "--username", USERNAME, "--password", PASSWORD]
+    common += ["--redirect-uri", callback_url(site), "--discovery", "oidc"]
+    finished = subprocess.run(
+        [*node_client, *common, "--client-id", "demo-fapi2", "--private-key", str(key_file)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert finished.returncode == 0, f"{finished.stdout}\n{finished.stderr}"
+    result = json.loads(finished.stdout)
+    assert result["require_pushed_authorization_requests"] is True
+    assert set(query_of(result["authorization_url"])) == {"client_id", "request_uri"}
+    callback = query_of(result["callback"])
+    assert callback["iss"] == [f"{site}/o"]  # and openid-client compared it with the issuer
+    assert result["token_response"]["access_token"]
+    assert result["id_token_claims"]["nonce"] == result["pushed"]["nonce"]
+
+    # A client secret is no FAPI 2.0 client authentication: the push is refused.
+    refused = subprocess.run(
+        [*node_client, *common, "--client-id", CLIENT_ID, "--client-secret", CLIENT_SECRET],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert refused.returncode == 1
+    # openid-client surfaces the 401's WWW-Authenticate challenge rather than the JSON error.
+    assert "WWWAuthenticateChallengeError" in refused.stdout, refused.stdout

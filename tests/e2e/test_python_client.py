@@ -9,12 +9,19 @@ audience, nonce) with the keys it discovered.
 
 from __future__ import annotations
 
+import json
+import secrets
 from datetime import datetime
 
 import pytest
 import requests
-from requests_oauth2client import InvalidGrant, OAuth2Client
+from jwcrypto import jwk
+from jwskate import Jwk, Jwt
+from oauth2_provider.models import get_application_model
+from requests_oauth2client import InvalidGrant, OAuth2Client, PrivateKeyJwt
 from requests_oauth2client.authorization_request import RequestUriParameterAuthorizationRequest
+
+from django_oauth_par.models import ClientPolicy
 
 from .conftest import (
     CLIENT_ID,
@@ -87,3 +94,62 @@ def test_requests_oauth2client_par_login(site, metadata_path, issuer_path, scope
     # The code is single-use: a second exchange is refused.
     with pytest.raises(InvalidGrant):
         client.authorization_code(response)
+
+
+def test_requests_oauth2client_private_key_jwt_with_a_signed_request_object(site):
+    """private_key_jwt by the library (ES256, aud = the endpoint posted to), at PAR and the token endpoint.
+
+    The library signs request objects without iss, aud or jti, which RFC 9101 servers require, so
+    the request object is signed with the library's own JWT class from its authorization request's
+    parameters plus those claims: what a site's integration code does with it.
+    """
+    key = jwk.JWK.generate(kty="EC", crv="P-256", kid="py-ec")
+    application = get_application_model().objects.create(
+        client_id="py-keyed",
+        name="python keyed client",
+        client_type="confidential",
+        client_secret="unused-secret-of-a-key-client",
+        authorization_grant_type="authorization-code",
+        redirect_uris=callback_url(site),
+        algorithm="RS256",
+    )
+    ClientPolicy.objects.create(
+        application=application,
+        token_endpoint_auth_method="private_key_jwt",
+        jwks=json.dumps({"keys": [json.loads(key.export_public())]}),
+        require_signed_request_object=True,
+    )
+    private_jwk = Jwk(json.loads(key.export_private()))
+    client = OAuth2Client.from_discovery_endpoint(
+        f"{site}/o/.well-known/openid-configuration",
+        issuer=f"{site}/o",
+        auth=PrivateKeyJwt("py-keyed", private_jwk, alg="ES256"),
+        redirect_uri=callback_url(site),
+        testing=True,
+    )
+    authorization_request = client.authorization_request(scope="openid read")
+    claims = {
+        **authorization_request.args,
+        "iss": "py-keyed",
+        "aud": f"{site}/o",
+        "iat": Jwt.timestamp(),
+        "exp": Jwt.timestamp(60),
+        "jti": secrets.token_urlsafe(16),
+    }
+    request_object = Jwt.sign(claims, key=private_jwk, alg="ES256")
+    # The library's PrivateKeyJwt is a requests auth: it adds a fresh assertion to the body.
+    answer = requests.post(
+        client.pushed_authorization_request_endpoint,
+        data={"client_id": "py-keyed", "request": str(request_object)},
+        auth=client.auth,
+        timeout=10,
+    )
+    assert answer.status_code == 201, answer.text
+    pushed = client.parse_pushed_authorization_response(answer)
+    assert isinstance(pushed, RequestUriParameterAuthorizationRequest)
+
+    callback, _visited = sign_in_and_consent(requests.Session(), pushed.uri, callback_url(site))
+    tokens = client.authorization_code(authorization_request.validate_callback(callback))
+    assert tokens.access_token
+    assert tokens.id_token is not None
+    assert tokens.id_token.claims["nonce"] == authorization_request.nonce

@@ -11,7 +11,12 @@
 // --discovery oidc (default) reads {server}/o/.well-known/openid-configuration and asks for
 // "openid read"; oauth2 reads the RFC 8414 document {server}/.well-known/oauth-authorization-server/o
 // and asks for "read". Prints one JSON object on stdout; exits 1 with {"error": ...} on failure.
+//
+// A key-based client: --private-key client.jwk (a private JWK, ES256 or PS256) authenticates with
+// private_key_jwt instead of --client-secret, at PAR and at the token endpoint; --sign-request
+// also signs the authorization request with that key and pushes it as a request object (JAR).
 
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import * as client from 'openid-client';
 
@@ -24,10 +29,13 @@ const { values: args } = parseArgs({
     password: { type: 'string' },
     'redirect-uri': { type: 'string' },
     discovery: { type: 'string', default: 'oidc' },
+    'private-key': { type: 'string' },
+    'sign-request': { type: 'boolean', default: false },
   },
   strict: true,
 });
-for (const name of ['server', 'client-id', 'client-secret', 'username', 'password', 'redirect-uri']) {
+const required = ['server', 'client-id', 'username', 'password', 'redirect-uri'];
+for (const name of [...required, ...(args['private-key'] ? [] : ['client-secret'])]) {
   if (!args[name]) {
     throw new Error(`--${name} is required`);
   }
@@ -119,15 +127,28 @@ async function signInAndConsent(browser, authorizationUrl) {
   return answer.location;
 }
 
+// The WebCrypto algorithm that makes oauth4webapi sign with ES256 or PS256.
+const IMPORT_ALGORITHMS = {
+  EC: { name: 'ECDSA', namedCurve: 'P-256' },
+  RSA: { name: 'RSA-PSS', hash: 'SHA-256' },
+};
+
+async function privateKey(path) {
+  const jwk = JSON.parse(readFileSync(path, 'utf8'));
+  const key = await crypto.subtle.importKey('jwk', jwk, IMPORT_ALGORITHMS[jwk.kty], false, ['sign']);
+  return { key, kid: jwk.kid };
+}
+
 async function main() {
   // The issuer is {server}/o either way; RFC 8414 discovery then reads
   // {server}/.well-known/oauth-authorization-server/o (path insertion, RFC 8414 §3).
   const issuer = new URL(`${server}/o`);
+  const signingKey = args['private-key'] ? await privateKey(args['private-key']) : undefined;
   const config = await client.discovery(
     issuer,
     args['client-id'],
-    args['client-secret'],
-    undefined,
+    signingKey ? undefined : args['client-secret'],
+    signingKey ? client.PrivateKeyJwt(signingKey) : undefined,
     oidc
       ? { execute: [client.allowInsecureRequests] }
       : { execute: [client.allowInsecureRequests], algorithm: 'oauth2' },
@@ -147,7 +168,13 @@ async function main() {
   if (nonce) {
     parameters.nonce = nonce;
   }
-  const authorizationUrl = await client.buildAuthorizationUrlWithPAR(config, parameters);
+  let pushedParameters = parameters;
+  if (args['sign-request']) {
+    // openid-client's way to combine JAR and PAR: sign first, then push the URL's parameters.
+    const signed = await client.buildAuthorizationUrlWithJAR(config, parameters, signingKey);
+    pushedParameters = signed.searchParams;
+  }
+  const authorizationUrl = await client.buildAuthorizationUrlWithPAR(config, pushedParameters);
 
   const browser = new Browser();
   const callback = await signInAndConsent(browser, authorizationUrl.href);
@@ -163,6 +190,8 @@ async function main() {
     issuer: metadata.issuer,
     pushed_authorization_request_endpoint: metadata.pushed_authorization_request_endpoint,
     require_pushed_authorization_requests: metadata.require_pushed_authorization_requests,
+    token_endpoint_auth_methods_supported: metadata.token_endpoint_auth_methods_supported ?? null,
+    request_object_signing_alg_values_supported: metadata.request_object_signing_alg_values_supported ?? null,
     authorization_url: authorizationUrl.href,
     pushed: { state, nonce: nonce ?? null, code_challenge: parameters.code_challenge },
     visited: browser.visited,

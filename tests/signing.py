@@ -1,0 +1,141 @@
+"""Keys and signed JWTs for the tests: a client's key pairs and the tokens it signs."""
+
+from __future__ import annotations
+
+import base64
+import functools
+import json
+import time
+import uuid
+from typing import Any
+
+from jwcrypto import jwk, jws
+
+from django_oauth_par.assertions import ASSERTION_TYPE as ASSERTION_TYPE
+
+ISSUER = "http://testserver/o"
+TOKEN_ENDPOINT = "http://testserver/o/token/"
+PAR_ENDPOINT = "http://testserver/o/par/"
+
+
+@functools.cache
+def private_key(kind: str = "EC", kid: str | None = None) -> jwk.JWK:
+    """One key pair per (kind, kid) for the whole run: generating RSA keys is slow."""
+    kid = kid or kind.lower()
+    if kind == "RSA":
+        key = jwk.JWK.generate(kty="RSA", size=2048, kid=kid)
+    elif kind == "RSA1024":
+        key = jwk.JWK.generate(kty="RSA", size=1024, kid=kid)
+    elif kind == "EC":
+        key = jwk.JWK.generate(kty="EC", crv="P-256", kid=kid)
+    elif kind == "EC384":
+        key = jwk.JWK.generate(kty="EC", crv="P-384", kid=kid)
+    elif kind == "EC521":
+        key = jwk.JWK.generate(kty="EC", crv="P-521", kid=kid)
+    elif kind == "OKP":
+        key = jwk.JWK.generate(kty="OKP", crv="Ed25519", kid=kid)
+    else:
+        raise ValueError(kind)
+    return key
+
+
+def public_set(*keys: jwk.JWK) -> str:
+    return json.dumps({"keys": [json.loads(key.export_public()) for key in keys]})
+
+
+def private_set(*keys: jwk.JWK) -> str:
+    return json.dumps({"keys": [json.loads(key.export_private()) for key in keys]})
+
+
+ALG_OF = {"RSA": "PS256", "EC": "ES256", "EC384": "ES384", "OKP": "EdDSA"}
+
+
+def sign(claims: dict[str, Any], key: jwk.JWK, alg: str = "ES256", **header: Any) -> str:
+    protected = {"alg": alg, **header}
+    if "kid" not in header and key.get("kid"):
+        protected["kid"] = key.get("kid")
+    protected = {name: value for name, value in protected.items() if value is not None}
+    token = jws.JWS(json.dumps(claims).encode())
+    token.add_signature(key, alg=None, protected=json.dumps(protected))
+    return token.serialize(compact=True)
+
+
+def b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def unsigned(claims: dict[str, Any], alg: str = "none") -> str:
+    return f"{b64(json.dumps({'alg': alg}).encode())}.{b64(json.dumps(claims).encode())}."
+
+
+def assertion_claims(
+    client_id: str, aud: Any = ISSUER, lifetime: int = 60, **overrides: Any
+) -> dict[str, Any]:
+    now = int(time.time())
+    claims = {
+        "iss": client_id,
+        "sub": client_id,
+        "aud": aud,
+        "iat": now,
+        "exp": now + lifetime,
+        "jti": uuid.uuid4().hex,
+    }
+    claims.update(overrides)
+    return {name: value for name, value in claims.items() if value is not None}
+
+
+def assertion(client_id: str, key: jwk.JWK | None = None, alg: str = "ES256", **overrides: Any) -> str:
+    return sign(assertion_claims(client_id, **overrides), key or private_key("EC"), alg)
+
+
+def assertion_params(client_id: str, token: str) -> dict[str, str]:
+    return {"client_id": client_id, "client_assertion_type": ASSERTION_TYPE, "client_assertion": token}
+
+
+def request_object(
+    client_id: str, params: dict[str, Any], key: jwk.JWK | None = None, alg: str = "ES256", **overrides: Any
+) -> str:
+    now = int(time.time())
+    claims: dict[str, Any] = {
+        "iss": client_id,
+        "aud": ISSUER,
+        "iat": now,
+        "nbf": now,
+        "exp": now + 60,
+        "jti": uuid.uuid4().hex,
+        **params,
+    }
+    claims.update(overrides)
+    claims = {name: value for name, value in claims.items() if value is not None}
+    return sign(claims, key or private_key("EC"), alg, typ="oauth-authz-req+jwt")
+
+
+def make_key_client(
+    client_id: str = "key-client",
+    *keys: jwk.JWK,
+    method: str = "private_key_jwt",
+    client_type: str = "confidential",
+    **policy: Any,
+) -> Any:
+    """A client registered as the admin would register it.
+
+    Its public keys go where the installed DOT reads them: DOT's own Application fields
+    when it has them, this app's policy otherwise.
+    """
+    from django_oauth_par.models import ClientPolicy
+    from django_oauth_par.registration import dot_has_client_keys
+
+    from .conftest import make_client
+
+    jwks = public_set(*(keys or (private_key("EC"), private_key("RSA"), private_key("OKP"))))
+    if dot_has_client_keys():
+        application = make_client(
+            client_id, client_type=client_type, token_endpoint_auth_method=method, client_jwks=jwks
+        )
+        ClientPolicy.objects.create(application=application, **policy)
+        return application
+    application = make_client(client_id, client_type=client_type)
+    ClientPolicy.objects.create(
+        application=application, token_endpoint_auth_method=method, jwks=jwks, **policy
+    )
+    return application
