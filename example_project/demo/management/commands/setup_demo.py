@@ -6,7 +6,13 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandParser
 from oauth2_provider.models import get_application_model
 
-from example_project.demo.views import CLIENT_ID, CLIENT_SECRET
+from django_oauth_par.models import ClientPolicy
+from example_project.demo.views import (
+    CLIENT_ID,
+    CLIENT_SECRET,
+    PAR_REQUIRED_CLIENT_ID,
+    PAR_REQUIRED_CLIENT_SECRET,
+)
 
 PUBLIC_CLIENT_ID = "demo-public"
 
@@ -41,6 +47,7 @@ class Command(BaseCommand):
         for client_id, client_type, secret in (
             (CLIENT_ID, applications.CLIENT_CONFIDENTIAL, CLIENT_SECRET),
             (PUBLIC_CLIENT_ID, applications.CLIENT_PUBLIC, ""),
+            (PAR_REQUIRED_CLIENT_ID, applications.CLIENT_CONFIDENTIAL, PAR_REQUIRED_CLIENT_SECRET),
         ):
             app = applications.objects.filter(client_id=client_id).first() or applications(
                 client_id=client_id
@@ -53,6 +60,18 @@ class Command(BaseCommand):
             app.client_secret = secret
             app.skip_authorization = False
             app.save()
+            # The demo's "classic request, refused" scenario: this client must use PAR; the
+            # others are reset to the server-wide default (someone may have ticked it in the admin).
+            if client_id == PAR_REQUIRED_CLIENT_ID:
+                ClientPolicy.objects.update_or_create(
+                    application=app, defaults={"require_pushed_authorization_requests": True}
+                )
+            else:
+                ClientPolicy.objects.filter(application=app).update(
+                    require_pushed_authorization_requests=False
+                )
+        # The place for the JAR scenario's client keys (private_key_jwt), once clients can have them.
         self.stdout.write(
-            f"Demo ready: clients {CLIENT_ID} and {PUBLIC_CLIENT_ID}, redirect URIs {redirect_uris}"
+            f"Demo ready: clients {CLIENT_ID}, {PUBLIC_CLIENT_ID} and {PAR_REQUIRED_CLIENT_ID} "
+            f"(PAR required), redirect URIs {redirect_uris}"
         )
