@@ -22,6 +22,7 @@ pg_isready -h 127.0.0.1 -p 5432 || { echo "PostgreSQL is not reachable at 127.0.
 echo "== ruff"
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
+echo "== mkdocs" && .venv/bin/mkdocs build --strict --site-dir "$(mktemp -d)"  # not --quiet: it hides the warnings --strict counts
 
 rm -f .coverage .coverage.*
 run_suite() {
