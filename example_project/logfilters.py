@@ -12,7 +12,14 @@ import re
 
 #: Query parameters whose values are references or secrets.
 HIDDEN = ("request_uri", "code", "code_verifier", "client_secret", "client_assertion", "state", "nonce")
-_PARAMETER = re.compile(r"(?P<name>(?:^|[?&])(?:" + "|".join(HIDDEN) + r")=)[^&\s\"]*")
+# The login redirect's next= holds the authorization URL percent-encoded, once or twice over:
+# separators are matched in every such spelling.
+_START = r"(?:[?&]|%3F|%26|%253F|%2526)"
+_EQUALS = r"(?:=|%3D|%253D)"
+_END = r"(?=&|%26|%2526|\s|\"|$)"
+_PARAMETER = re.compile(
+    rf"(?P<name>{_START}(?:{'|'.join(HIDDEN)}){_EQUALS})(?P<value>.*?){_END}", re.IGNORECASE
+)
 
 
 def masked_line(line: str) -> str:

@@ -1,6 +1,6 @@
 """MkDocs hook: the parts of the documentation that are read from the code at build time.
 
-- ``<!-- settings-reference -->`` becomes the settings table, from :func:`settings_rows`.
+- ``<!-- settings-reference -->`` becomes the settings reference, from :func:`settings_rows`.
 - ``{test: test_name}`` becomes the test's current place, ``tests/<file>.py::test_name``, so the
   security model keeps pointing at its tests when they move between files. A test that no
   longer exists is a warning, which fails ``mkdocs build --strict``.
@@ -100,12 +100,13 @@ def settings_rows() -> list[SettingRow]:
     return rows
 
 
-def settings_table(rows: list[SettingRow]) -> str:
-    lines = ["| key | type | default | example | meaning |", "| --- | --- | --- | --- | --- |"]
-    lines += [
-        f"| `{row.name}` | {row.type} | `{row.default!r}` | `{row.example}` | {row.meaning} |" for row in rows
-    ]
-    return "\n".join(lines)
+def settings_reference(rows: list[SettingRow]) -> str:
+    """One linkable section per setting: its type, default and example, then what it does."""
+    return "\n\n".join(
+        f"### `{row.name}`\n\n{row.type} · default `{row.default!r}` · example `{row.example}`"
+        f"\n\n{row.meaning}"
+        for row in rows
+    )
 
 
 def places_of_tests() -> dict[str, str]:
@@ -127,7 +128,7 @@ def documented_names() -> list[tuple[str, str]]:
 
 def on_page_markdown(markdown: str, page: Any, config: Any, files: Any) -> str:
     if SETTINGS_MARKER in markdown:
-        markdown = markdown.replace(SETTINGS_MARKER, settings_table(settings_rows()))
+        markdown = markdown.replace(SETTINGS_MARKER, settings_reference(settings_rows()))
     if TEST_REFERENCE.search(markdown):
         places = places_of_tests()
 

@@ -16,6 +16,7 @@ import shutil
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
+from example_project import settings as demo_settings
 from example_project.demo.views import PAR_REQUIRED_CLIENT_ID, PAYMENT_DETAILS
 from example_project.logfilters import MaskReferences
 
@@ -240,6 +241,10 @@ def test_unexpected_callback_leaves_the_code_alone(page, site, shots):
 
 def test_the_demo_server_log_never_shows_a_reference():
     """runserver's request lines pass through the demo's filter before any handler."""
+    logger = demo_settings.LOGGING["loggers"]["django.server"]
+    assert logger["propagate"] is False
+    for handler in logger["handlers"]:
+        assert demo_settings.LOGGING["handlers"][handler]["filters"] == ["mask_references"]
     record = logging.LogRecord(
         "django.server",
         logging.INFO,
@@ -256,8 +261,17 @@ def test_the_demo_server_log_never_shows_a_reference():
     )
     line = "GET /demo/callback/?code=c0de&state=st HTTP/1.1"
     callback = logging.LogRecord("django.server", logging.INFO, __file__, 1, "%s", (line,), None)
-    for item in (record, callback):
+    # The login page's next= carries the authorization URL, encoded once more.
+    line = (
+        "GET /accounts/login/?next=/o/authorize/%3Fclient_id%3Ddemo-rp%26request_uri%3Durn%253Aietf"
+        "%253Aparams%253Aoauth%253Arequest_uri%253Asecret2 HTTP/1.1"
+    )
+    login = logging.LogRecord("django.server", logging.INFO, __file__, 1, "%s", (line,), None)
+    for item in (record, callback, login):
         assert MaskReferences().filter(item)
     line = record.getMessage()
     assert "secret1" not in line and "request_uri=[hidden]" in line and "client_id=demo-rp" in line
     assert callback.getMessage() == "GET /demo/callback/?code=[hidden]&state=[hidden] HTTP/1.1"
+    assert login.getMessage() == (
+        "GET /accounts/login/?next=/o/authorize/%3Fclient_id%3Ddemo-rp%26request_uri%3D[hidden] HTTP/1.1"
+    )
