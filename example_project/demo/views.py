@@ -97,8 +97,10 @@ def basic_authorization(client_id: str, secret: str) -> str:
     return "Basic " + base64.b64encode(f"{client_id}:{secret}".encode()).decode()
 
 
-def http(url: str, fields: dict[str, str] | None = None, authorization: str = "") -> tuple[int, Any]:
-    """GET (no fields) or form POST; returns the status and the decoded JSON answer."""
+def http(
+    url: str, fields: dict[str, str] | None = None, authorization: str = ""
+) -> tuple[int, dict[str, Any]]:
+    """GET (no fields) or form POST; returns the status and the answer's JSON object."""
     headers = {"Accept": "application/json"}
     data = None
     if fields is not None:
@@ -114,12 +116,16 @@ def http(url: str, fields: dict[str, str] | None = None, authorization: str = ""
     except urllib.error.HTTPError as error:
         body, status = error.read(), error.code
     try:
-        return status, json.loads(body or b"{}")
+        document = json.loads(body or b"{}")
     except ValueError:
-        return status, {"error": "not JSON", "error_description": body[:200].decode(errors="replace")}
+        document = None
+    if not isinstance(document, dict):
+        excerpt = body[:200].decode("utf-8", "replace")
+        return status, {"error": "not a JSON object", "error_description": excerpt}
+    return status, document
 
 
-def post_form(url: str, fields: dict[str, str]) -> tuple[int, Any]:
+def post_form(url: str, fields: dict[str, str]) -> tuple[int, dict[str, Any]]:
     return http(url, fields, basic_authorization(CLIENT_ID, CLIENT_SECRET))
 
 
@@ -129,7 +135,7 @@ def server_metadata(request: HttpRequest) -> dict[str, Any]:
         status, document = http(request.build_absolute_uri("/.well-known/oauth-authorization-server"))
     except OSError:
         return {}
-    return document if status == 200 and isinstance(document, dict) else {}
+    return document if status == 200 else {}
 
 
 def available_features(metadata: dict[str, Any]) -> dict[str, bool]:
@@ -200,7 +206,7 @@ def start(request: HttpRequest) -> HttpResponse:
         return classic_request_of_par_required_client(request)
     scenario = SCENARIOS.get(scenario_key)
     if scenario is None:
-        return render(request, "demo/story.html", {"title": "Unknown scenario", "failed": True}, status=400)
+        return render(request, "demo/story.html", {"title": "Unknown scenario"}, status=400)
 
     verifier, challenge = pkce_pair()
     redirect_uri = request.build_absolute_uri(reverse("demo:callback"))
@@ -241,7 +247,7 @@ def start(request: HttpRequest) -> HttpResponse:
         return render(
             request,
             "demo/story.html",
-            {"title": "The push was refused", "failed": True, "story": story},
+            {"title": "The push was refused", "story": story},
             status=502,
         )
     request_uri = answer["request_uri"]
@@ -292,7 +298,6 @@ def callback(request: HttpRequest) -> HttpResponse:
             "demo/story.html",
             {
                 "title": "Unexpected callback",
-                "failed": True,
                 "problem": "This browser started no sign-in here, or the state does not match it. "
                 "The code, if any, was not used.",
             },
@@ -321,10 +326,10 @@ def callback(request: HttpRequest) -> HttpResponse:
     story["token_response"] = json.dumps(tokens, indent=2, ensure_ascii=False)
     if status == 200 and isinstance(tokens.get("id_token"), str):
         story["id_token"] = id_token_story(request, tokens["id_token"], story["nonce"])
-    if isinstance(tokens, dict) and "authorization_details" in tokens:
+    if "authorization_details" in tokens:
         story["granted_details"] = json.dumps(tokens["authorization_details"], indent=2)
     title = "Signed in with PAR: the story of this login" if status == 200 else "The code exchange failed"
-    return render(request, "demo/story.html", {"title": title, "story": story, "failed": status != 200})
+    return render(request, "demo/story.html", {"title": title, "story": story})
 
 
 def id_token_story(request: HttpRequest, id_token: str, nonce: str) -> dict[str, Any]:
@@ -340,8 +345,8 @@ def id_token_story(request: HttpRequest, id_token: str, nonce: str) -> dict[str,
         verified = f"RS256 signature verified with the server's published key (kid {kid})."
     except (OSError, ValueError, KeyError, JWException) as error:
         problem = f"The signature could not be verified: {type(error).__name__}."
-        claims = json.loads(segment(id_token, 1))
-    header = json.loads(segment(id_token, 0))
+        claims = decoded(id_token, 1)
+    header = decoded(id_token, 0)
     checks = [
         ("aud is this client", claims.get("aud") in (CLIENT_ID, [CLIENT_ID])),
         ("nonce is the one pushed", claims.get("nonce") == nonce),
@@ -355,6 +360,11 @@ def id_token_story(request: HttpRequest, id_token: str, nonce: str) -> dict[str,
     }
 
 
-def segment(token: str, index: int) -> bytes:
-    part = token.split(".")[index]
-    return base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
+def decoded(token: str, index: int) -> dict[str, Any]:
+    """One JSON part of a compact JWT, unverified; {} when it is not one."""
+    try:
+        part = token.split(".")[index]
+        value = json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
+    except (IndexError, ValueError):
+        return {}
+    return value if isinstance(value, dict) else {}
