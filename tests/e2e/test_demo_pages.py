@@ -26,7 +26,10 @@ WIDTH = 1000
 
 
 def assert_fits(page: Any) -> None:
-    """Readable at 1,000 px: nothing makes the page scroll sideways."""
+    """Readable at 1,000 px: nothing makes the page scroll sideways.
+
+    Called before any screenshot, because Shots adds a wrapping style to ``<pre>`` blocks.
+    """
     assert page.viewport_size["width"] == WIDTH
     scroll_width = page.evaluate("document.scrollingElement.scrollWidth")
     assert scroll_width <= WIDTH, f"the page is {scroll_width} px wide"
@@ -66,6 +69,7 @@ def authorize_requests(requested: list[str], site: str) -> list[str]:
 def assert_story(page: Any, site: str, requested: list[str], pushed_extra: dict[str, str]) -> None:
     """What the story page of a successful PAR login must show, and must not."""
     assert page.url.startswith(callback_url(site)), page.url
+    assert_fits(page)
     assert text_of(page, "h1") == "Signed in with PAR: the story of this login"
     html = page.content()
 
@@ -120,7 +124,6 @@ def assert_story(page: Any, site: str, requested: list[str], pushed_extra: dict[
     assert "signature verified" in text_of(page, "#id-token-verified")
     checks = page.locator("#step-id-token ul li").all_inner_texts()
     assert checks and all(check.endswith(": yes") for check in checks), checks
-    assert_fits(page)
 
 
 def test_plain_par_tells_the_story_of_one_login(page, site, shots):
@@ -135,8 +138,8 @@ def test_plain_par_tells_the_story_of_one_login(page, site, shots):
     shots(page, "consent")
     with page.expect_navigation():
         page.click("input[name=allow]")
-    path = shots(page, "story")
     assert_story(page, site, requested, {})
+    path = shots(page, "story")
     if os.environ.get("UPDATE_DOCS_SCREENSHOT") == "1":
         shutil.copyfile(path, REPO / "docs" / "demo.png")
 
@@ -155,14 +158,16 @@ def test_prompt_login_asks_a_signed_in_person_to_log_in_again(page, site, shots)
     # prompt=login: the login page again, and its next= is the reference alone.
     assert page.url.startswith(f"{site}/accounts/login/"), page.url
     assert set(query_of(query_of(page.url)["next"][0])) == {"client_id", "request_uri"}
+    assert_fits(page)
     shots(page, "login-again")
     log_in(page)
     assert page.locator("input[name=allow]").is_visible()
+    assert_fits(page)
     shots(page, "consent")
     with page.expect_navigation():
         page.click("input[name=allow]")
-    shots(page, "story")
     assert_story(page, site, requested, {"prompt": "login"})
+    shots(page, "story")
     assert "prompt=login was pushed" in text_of(page, "#step-consent")
     assert text_of(page, "#scenario") == "PAR with prompt=login"
     # The login page came between the authorization request and the consent.
@@ -200,11 +205,11 @@ def test_cancel_at_consent_tells_the_client_no(page, site, shots):
     log_in(page)
     with page.expect_navigation():
         page.click("input[type=submit]:not([name=allow])")
-    shots(page, "denied")
+    assert_fits(page)
     assert text_of(page, "h1") == "Authorization refused"
     assert "access_denied" in text_of(page, "#problem")
     assert "token-response" not in page.content()
-    assert_fits(page)
+    shots(page, "denied")
 
 
 def test_scenarios_follow_what_the_server_advertises(page, site, shots):
@@ -225,8 +230,8 @@ def test_scenarios_follow_what_the_server_advertises(page, site, shots):
         shots(page, "rar-consent")
         with page.expect_navigation():
             page.click("input[name=allow]")
-        shots(page, "rar-story")
         assert_story(page, site, requested, {})
+        shots(page, "rar-story")
         assert json.loads(text_of(page, "#pushed-details")) == PAYMENT_DETAILS
         assert json.loads(text_of(page, "#granted-details"))[0]["type"] == "payment_initiation"
 
@@ -236,6 +241,7 @@ def test_unexpected_callback_leaves_the_code_alone(page, site, shots):
     assert answer is not None and answer.status == 400
     assert text_of(page, "h1") == "Unexpected callback"
     assert "was not used" in text_of(page, "#problem")
+    assert_fits(page)
     shots(page, "unexpected-callback")
 
 
