@@ -76,6 +76,30 @@ DESCRIPTIONS: dict[str, tuple[str, str, str]] = {
         "[The trade-off](security.md#the-verified-secret-cache).",
     ),
     "CACHE_ALIAS": ("str", '"par"', "The entry of `CACHES` that holds rate counters and verified secrets."),
+    "MAX_REQUEST_URI_LIFETIME": (
+        "int, seconds",
+        "300",
+        "The longest `request_uri` lifetime any client may have: a client's own lifetime, or the "
+        "server's, is cut to it (the FAPI 2.0 profile lowers it to 599).",
+    ),
+    "REQUIRE_AUTHENTICATED_PUSH": (
+        "bool",
+        "True",
+        "Pushes that carry no client authentication (a public client's bare `client_id`) get "
+        "`401 invalid_client`. A floor under each client's own switch.",
+    ),
+    "AUTHORIZATION_RESPONSE_ISS": (
+        "bool",
+        "False",
+        "Put `iss` (RFC 9207) in every authorization response, success and error, and announce "
+        "`authorization_response_iss_parameter_supported` in the metadata. On by default.",
+    ),
+    "PROFILE": (
+        'None or "fapi2"',
+        '"fapi2"',
+        "Apply the FAPI 2.0 Security Profile's rules for PAR in one switch; see the "
+        "[FAPI 2.0 recipe](recipes/fapi2.md).",
+    ),
 }
 
 

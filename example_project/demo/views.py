@@ -34,6 +34,7 @@ CLIENT_SECRET = "demo-rp-secret"
 PAR_REQUIRED_CLIENT_ID = "demo-par-required"
 PAR_REQUIRED_CLIENT_SECRET = "demo-par-required-secret"
 SESSION_KEY = "demo_rp"
+METADATA_URL_NAME = "oauth-server-metadata"
 SCOPE = "openid profile read"
 HTTP_TIMEOUT = 30
 #: Parameters that authenticate a client: shown masked, whatever the method.
@@ -130,9 +131,13 @@ def post_form(url: str, fields: dict[str, str]) -> tuple[int, dict[str, Any]]:
 
 
 def server_metadata(request: HttpRequest) -> dict[str, Any]:
-    """The authorization server's RFC 8414 document, read as any client would, or {} when down."""
+    """The authorization server's RFC 8414 document, read as any client would, or {} when down.
+
+    Its address is the one RFC 8414 §3 derives from the issuer (the origin's well-known path with
+    the issuer's path ``/o`` appended), routed by the example project as ``oauth-server-metadata``.
+    """
     try:
-        status, document = http(request.build_absolute_uri("/.well-known/oauth-authorization-server"))
+        status, document = http(request.build_absolute_uri(reverse(METADATA_URL_NAME)))
     except OSError:
         return {}
     return document if status == 200 else {}
@@ -305,6 +310,11 @@ def callback(request: HttpRequest) -> HttpResponse:
         )
     returned = [(name, masked(value, 4) if name == "code" else value) for name, value in request.GET.items()]
     story["callback"] = returned
+    # RFC 9207: the response names its issuer, so a client talking to several servers can tell
+    # which one answered (a mix-up attack sends it another server's response). None: not sent.
+    story["iss_matches"] = (
+        request.GET["iss"] == server_metadata(request).get("issuer") if "iss" in request.GET else None
+    )
     if "code" not in request.GET:
         story["error"] = {key: request.GET.get(key) for key in ("error", "error_description")}
         return render(request, "demo/story.html", {"title": "Authorization refused", "story": story})

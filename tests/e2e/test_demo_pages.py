@@ -108,6 +108,9 @@ def assert_story(page: Any, site: str, requested: list[str], pushed_extra: dict[
     assert "You sign in and consent" in text_of(page, "#step-consent")
     returned = story_fields(page, "#callback")
     assert returned["state"] == body["state"]
+    # RFC 9207: the issuer came back with the code, and the client checked it.
+    assert returned["iss"] == f"{site}/o"
+    assert text_of(page, "#iss-check") == "iss is the server's issuer"
     code = query_of(page.url)["code"][0]
     assert returned["code"].startswith(code[:4]) and code not in html
 
@@ -214,7 +217,7 @@ def test_cancel_at_consent_tells_the_client_no(page, site, shots):
 
 def test_scenarios_follow_what_the_server_advertises(page, site, shots):
     """RAR and JAR appear as buttons when the server's metadata announces them."""
-    metadata = page.request.get(f"{site}/.well-known/oauth-authorization-server").json()
+    metadata = page.request.get(f"{site}/.well-known/oauth-authorization-server/o").json()
     rar = "payment_initiation" in (metadata.get("authorization_details_types_supported") or [])
     open_start_page(page, site, shots)
     assert page.locator("#sign-in").is_visible()
