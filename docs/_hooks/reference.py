@@ -32,103 +32,40 @@ class SettingRow:
     name: str
     type: str
     default: Any
-    example: str
+    example: Any
+    security: bool
     meaning: str
 
 
-#: Type, example and meaning of today's settings, until the package's settings table carries them.
-#: Keyed by name; the names and defaults themselves come from the package.
-DESCRIPTIONS: dict[str, tuple[str, str, str]] = {
-    "REQUEST_URI_LIFETIME": (
-        "int, seconds",
-        "90",
-        "How long a `request_uri` stays usable; returned as `expires_in`. It has to cover the user's "
-        "login and consent.",
-    ),
-    "REQUIRE_PUSHED_AUTHORIZATION_REQUESTS": (
-        "bool",
-        "True",
-        "Refuse every authorization request that does not use PAR. A floor: a client's own switch can "
-        "only add to it.",
-    ),
-    "MAX_BODY_BYTES": (
-        "int, bytes",
-        "16384",
-        "Larger push bodies get `413` before anything is parsed or hashed.",
-    ),
-    "MAX_PARAMETERS": ("int", "50", "Pushes with more parameters get `400`."),
-    "MAX_VALUE_LENGTH": ("int, characters", "4096", "Longer parameter names or values get `400`."),
-    "PUSH_RATE": (
-        "str or None",
-        '"60/minute"',
-        "Pushes allowed per client; past it `429` with `Retry-After`. `None` turns it off.",
-    ),
-    "FAILED_AUTHENTICATION_RATE": (
-        "str or None",
-        '"30/minute"',
-        "Failed client authentications allowed per address; past it every push from that address gets "
-        "`429` before any secret is hashed.",
-    ),
-    "VERIFIED_SECRET_CACHE_SECONDS": (
-        "int, seconds",
-        "300",
-        "Remember a successfully verified client secret this long; `0` is off. "
-        "[The trade-off](security.md#the-verified-secret-cache).",
-    ),
-    "CACHE_ALIAS": ("str", '"par"', "The entry of `CACHES` that holds rate counters and verified secrets."),
-    "MAX_REQUEST_URI_LIFETIME": (
-        "int, seconds",
-        "300",
-        "The longest `request_uri` lifetime any client may have: a client's own lifetime, or the "
-        "server's, is cut to it (the FAPI 2.0 profile lowers it to 599).",
-    ),
-    "REQUIRE_AUTHENTICATED_PUSH": (
-        "bool",
-        "True",
-        "Pushes that carry no client authentication (a public client's bare `client_id`) get "
-        "`401 invalid_client`. A floor under each client's own switch.",
-    ),
-    "AUTHORIZATION_RESPONSE_ISS": (
-        "bool",
-        "False",
-        "Put `iss` (RFC 9207) in every authorization response, success and error, and announce "
-        "`authorization_response_iss_parameter_supported` in the metadata. On by default.",
-    ),
-    "PROFILE": (
-        'None or "fapi2"',
-        '"fapi2"',
-        "Apply the FAPI 2.0 Security Profile's rules for PAR in one switch; see the "
-        "[FAPI 2.0 recipe](recipes/fapi2.md).",
-    ),
-}
-
-
 def settings_rows() -> list[SettingRow]:
-    """Every setting of ``OAUTH2_PAR``: the one function to re-point when the package's table lands.
+    """Every setting of ``OAUTH2_PAR``, from the package's one table (``conf.Settings.rows()``).
 
-    Today the names and defaults come from ``django_oauth_par.conf.DEFAULTS`` and the rest from
-    :data:`DESCRIPTIONS`. When ``conf`` holds one table of rows with descriptions, build the rows
-    from it here and delete :data:`DESCRIPTIONS`.
+    The one place that knows where the settings come from: if the table changes shape, adapt
+    this function and nothing else.
     """
     sys.path.insert(0, str(ROOT))
     from django_oauth_par import conf
 
     rows = []
-    for name, default in conf.DEFAULTS.items():
-        if name not in DESCRIPTIONS:
-            log.warning("setting %s has no description in docs/_hooks/reference.py", name)
-            rows.append(SettingRow(name, "", default, "", ""))
-            continue
-        kind, example, meaning = DESCRIPTIONS[name]
-        rows.append(SettingRow(name, kind, default, example, meaning))
+    for row in conf.Settings.rows():
+        if not row.description:
+            log.warning("setting %s has no description in django_oauth_par/conf.py", row.name)
+        rows.append(
+            SettingRow(row.name, row.kind.label, row.default, row.example, row.security, row.description)
+        )
     return rows
+
+
+def literal(value: Any) -> str:
+    return f'`"{value}"`' if isinstance(value, str) else f"`{value!r}`"
 
 
 def settings_reference(rows: list[SettingRow]) -> str:
     """One linkable section per setting: its type, default and example, then what it does."""
     return "\n\n".join(
-        f"### `{row.name}`\n\n{row.type} · default `{row.default!r}` · example `{row.example}`"
-        f"\n\n{row.meaning}"
+        f"### `{row.name}`\n\n{row.type} · default {literal(row.default)} · example {literal(row.example)}"
+        + (" · **security**: a wrong value weakens a protection" if row.security else "")
+        + f"\n\n{row.meaning}"
         for row in rows
     )
 
