@@ -37,6 +37,21 @@ class SettingRow:
     meaning: str
 
 
+#: The README's sections that the table's descriptions link to, and where the site says the same.
+#: A link to an anchor not listed here stays as it is, and --strict reports it.
+README_ANCHORS = {
+    "#rich-authorization-requests-authorization_details": "recipes/agents-rar.md#rich-authorization-requests",
+    "#the-audit-chain-stored-rows": "audit.md#the-audit-chain-stored-rows",
+    "#the-verified-secret-cache-and-its-trade-off": "security.md#the-verified-secret-cache",
+}
+README_LINK = re.compile(r"\]\((?P<anchor>#[^)]+)\)")
+
+
+def site_links(text: str) -> str:
+    """A description written for the README, with its links pointed at the site's pages."""
+    return README_LINK.sub(lambda match: f"]({README_ANCHORS.get(match['anchor'], match['anchor'])})", text)
+
+
 def settings_rows() -> list[SettingRow]:
     """Every setting of ``OAUTH2_PAR``, from the package's one table (``conf.Settings.rows()``).
 
@@ -51,7 +66,9 @@ def settings_rows() -> list[SettingRow]:
         if not row.description:
             log.warning("setting %s has no description in django_oauth_par/conf.py", row.name)
         rows.append(
-            SettingRow(row.name, row.kind.label, row.default, row.example, row.security, row.description)
+            SettingRow(
+                row.name, row.kind.label, row.default, row.example, row.security, site_links(row.description)
+            )
         )
     return rows
 

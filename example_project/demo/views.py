@@ -21,12 +21,17 @@ import urllib.request
 from dataclasses import dataclass
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 from jwcrypto import jwk, jwt
 from jwcrypto.common import JWException
+from oauth2_provider.views.generic import ProtectedResourceView
+
+from django_oauth_par.granted import authorization_details
+
+from .payments import EXAMPLE
 
 CLIENT_ID = "demo-rp"
 CLIENT_SECRET = "demo-rp-secret"
@@ -41,18 +46,8 @@ HTTP_TIMEOUT = 30
 SECRET_FIELDS = ("client_secret", "client_assertion", "code_verifier", "code")
 MASK = "••••••••"
 
-#: RFC 9396 §2's payment example: what the RAR scenario pushes.
-PAYMENT_DETAILS = [
-    {
-        "type": "payment_initiation",
-        "actions": ["initiate", "status", "cancel"],
-        "locations": ["https://example.com/payments"],
-        "instructedAmount": {"currency": "EUR", "amount": "123.50"},
-        "creditorName": "Merchant A",
-        "creditorAccount": {"iban": "DE02100100109307118603"},
-        "remittanceInformationUnstructured": "Ref Number Merchant",
-    }
-]
+#: RFC 9396 §2's payment example (the demo's registered type): what the RAR scenario pushes.
+PAYMENT_DETAILS = [EXAMPLE]
 
 
 @dataclass(frozen=True)
@@ -378,3 +373,10 @@ def decoded(token: str, index: int) -> dict[str, Any]:
     except (IndexError, ValueError):
         return {}
     return value if isinstance(value, dict) else {}
+
+
+class PaymentView(ProtectedResourceView):
+    """A resource server's view: what the presented access token may do, as approved."""
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        return JsonResponse({"authorization_details": authorization_details(request)})

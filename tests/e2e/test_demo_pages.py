@@ -223,12 +223,12 @@ def test_scenarios_follow_what_the_server_advertises(page, site, shots):
     assert page.locator("#sign-in").is_visible()
     assert page.locator("#scenario-prompt-login").is_visible()
     assert page.locator("#scenario-classic-refused").is_visible()
-    assert page.locator("#scenario-rar").count() == (1 if rar else 0)
+    assert page.locator("#pay").count() == (1 if rar else 0)
     assert page.locator("#place-rar").count() == (0 if rar else 1)
     assert page.locator("#place-jar").count() == 1
     assert USERNAME in text_of(page, ".credentials")
     if rar:
-        requested = run_scenario(page, "#scenario-rar")
+        requested = run_scenario(page, "#pay")
         log_in(page)
         shots(page, "rar-consent")
         with page.expect_navigation():
