@@ -15,6 +15,7 @@ import base64
 import hashlib
 import json
 import secrets
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -38,12 +39,15 @@ CLIENT_SECRET = "demo-rp-secret"
 #: A client the demo registers with "Require pushed authorization requests" ticked.
 PAR_REQUIRED_CLIENT_ID = "demo-par-required"
 PAR_REQUIRED_CLIENT_SECRET = "demo-par-required-secret"
+#: The key-based client of the JAR scenario: private_key_jwt, signed request objects only.
+JAR_CLIENT_ID = "demo-jar"
+ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 SESSION_KEY = "demo_rp"
 METADATA_URL_NAME = "oauth-server-metadata"
 SCOPE = "openid profile read"
 HTTP_TIMEOUT = 30
 #: Parameters that authenticate a client: shown masked, whatever the method.
-SECRET_FIELDS = ("client_secret", "client_assertion", "code_verifier", "code")
+SECRET_FIELDS = ("client_secret", "client_assertion", "code_verifier", "code", "request")
 MASK = "••••••••"
 
 #: RFC 9396 §2's payment example (the demo's registered type): what the RAR scenario pushes.
@@ -81,6 +85,13 @@ SCENARIOS = {
             "A payment of 123.50 EUR to Merchant A is pushed as authorization_details (RFC 9396), shown "
             "on the consent page and returned with the tokens.",
             (("authorization_details", json.dumps(PAYMENT_DETAILS)),),
+        ),
+        # JAR (RFC 9101) with private_key_jwt (RFC 7523): shown when the server advertises both.
+        Scenario(
+            "jar",
+            "JAR with private_key_jwt",
+            "The client signs its request as a JWT (a request object) and authenticates with a signed "
+            "assertion instead of a secret: a key-based client, as FAPI 2.0 asks.",
         ),
     )
 }
@@ -180,6 +191,47 @@ def pkce_pair() -> tuple[str, str]:
     return verifier, challenge
 
 
+# Signing, for the key-based client -------------------------------------------------------
+
+
+def client_key() -> jwk.JWK:
+    from django.conf import settings
+
+    from example_project.keys import demo_client_key
+
+    return jwk.JWK.from_json(demo_client_key(settings.BASE_DIR / "jar-client.key"))
+
+
+def signed(claims: dict[str, Any], typ: str = "JWT") -> str:
+    key = client_key()
+    token = jwt.JWT(header={"alg": "ES256", "kid": key["kid"], "typ": typ}, claims=claims)
+    token.make_signed_token(key)
+    return str(token.serialize())
+
+
+def client_assertion(audience: str) -> str:
+    """RFC 7523 §3: the client's signed statement that it is itself, good for one minute, once."""
+    now = int(time.time())
+    return signed(
+        {
+            "iss": JAR_CLIENT_ID,
+            "sub": JAR_CLIENT_ID,
+            "aud": audience,
+            "iat": now,
+            "exp": now + 60,
+            "jti": secrets.token_urlsafe(16),
+        }
+    )
+
+
+def key_authentication(audience: str) -> dict[str, str]:
+    return {
+        "client_id": JAR_CLIENT_ID,
+        "client_assertion_type": ASSERTION_TYPE,
+        "client_assertion": client_assertion(audience),
+    }
+
+
 # The pages ------------------------------------------------------------------------------
 
 
@@ -210,8 +262,9 @@ def start(request: HttpRequest) -> HttpResponse:
 
     verifier, challenge = pkce_pair()
     redirect_uri = request.build_absolute_uri(reverse("demo:callback"))
+    client_id = JAR_CLIENT_ID if scenario.key == "jar" else CLIENT_ID
     fields = {
-        "client_id": CLIENT_ID,
+        "client_id": client_id,
         "response_type": "code",
         "redirect_uri": redirect_uri,
         "scope": SCOPE,
@@ -222,10 +275,27 @@ def start(request: HttpRequest) -> HttpResponse:
         **dict(scenario.extra),
     }
     push_url = request.build_absolute_uri(reverse("oauth_par:push"))
-    status, answer = post_form(push_url, fields)
+    request_object = ""
+    if scenario.key == "jar":
+        # RFC 9101: the whole request inside a JWT signed by the client, for the server as audience;
+        # the client authenticates with an assertion (RFC 7523) instead of a secret.
+        issuer = str(server_metadata(request).get("issuer", ""))
+        now = int(time.time())
+        claims = {**fields, "iss": client_id, "aud": issuer, "iat": now, "nbf": now, "exp": now + 60}
+        claims["jti"] = secrets.token_urlsafe(16)
+        request_object = json.dumps(claims, indent=2)
+        body = {"request": signed(claims, "oauth-authz-req+jwt"), **key_authentication(issuer)}
+        status, answer = http(push_url, body)
+        authentication = "private_key_jwt: client_assertion signed with the client's ES256 key"
+    else:
+        body = fields
+        status, answer = post_form(push_url, fields)
+        authentication = f"Basic {MASK} ({CLIENT_ID}:{MASK})"
     authorize_path = reverse("oauth2_provider:authorize")
     classic_url = request.build_absolute_uri(f"{authorize_path}?{urllib.parse.urlencode(fields)}")
     story: dict[str, Any] = {
+        "client_id": client_id,
+        "request_object": request_object,
         "scenario": scenario.key,
         "scenario_label": scenario.label,
         "extra": [name for name, _value in scenario.extra],
@@ -234,11 +304,7 @@ def start(request: HttpRequest) -> HttpResponse:
         "nonce": fields["nonce"],
         "redirect_uri": redirect_uri,
         "authorization_details": json.dumps(PAYMENT_DETAILS, indent=2) if scenario.key == "rar" else "",
-        "push": {
-            "url": push_url,
-            "authorization": f"Basic {MASK} ({CLIENT_ID}:{MASK})",
-            "fields": shown_fields(fields),
-        },
+        "push": {"url": push_url, "authorization": authentication, "fields": shown_fields(body)},
         "push_status": status,
         "classic_url": classic_url,
     }
@@ -255,12 +321,12 @@ def start(request: HttpRequest) -> HttpResponse:
         {**answer, "request_uri": masked_reference(request_uri)}, indent=2, ensure_ascii=False
     )
     story["expires_in"] = answer.get("expires_in")
-    query = urllib.parse.urlencode({"client_id": CLIENT_ID, "request_uri": request_uri})
+    query = urllib.parse.urlencode({"client_id": client_id, "request_uri": request_uri})
     authorize_url = request.build_absolute_uri(f"{authorize_path}?{query}")
     # Shown decoded, so the reader sees the parameter names at a glance.
     story["authorize_url"] = (
         f"{request.build_absolute_uri(authorize_path)}"
-        f"?client_id={CLIENT_ID}&request_uri={masked_reference(request_uri)}"
+        f"?client_id={client_id}&request_uri={masked_reference(request_uri)}"
     )
     story["authorize_length"] = len(authorize_url)
     story["classic_length"] = len(classic_url)
@@ -321,23 +387,29 @@ def callback(request: HttpRequest) -> HttpResponse:
         "redirect_uri": story["redirect_uri"],
         "code_verifier": story["verifier"],
     }
-    status, tokens = post_form(token_url, fields)
+    if story.get("client_id") == JAR_CLIENT_ID:
+        fields.update(key_authentication(token_url))
+        status, tokens = http(token_url, fields)
+        authentication = "private_key_jwt: a new client_assertion, for the token endpoint"
+    else:
+        status, tokens = post_form(token_url, fields)
+        authentication = f"Basic {MASK} ({CLIENT_ID}:{MASK})"
     story["token_request"] = {
         "url": token_url,
-        "authorization": f"Basic {MASK} ({CLIENT_ID}:{MASK})",
+        "authorization": authentication,
         "fields": shown_fields(fields),
     }
     story["token_status"] = status
     story["token_response"] = json.dumps(tokens, indent=2, ensure_ascii=False)
     if status == 200 and isinstance(tokens.get("id_token"), str):
-        story["id_token"] = id_token_story(request, tokens["id_token"], story["nonce"])
+        story["id_token"] = id_token_story(request, tokens["id_token"], story["nonce"], story["client_id"])
     if "authorization_details" in tokens:
         story["granted_details"] = json.dumps(tokens["authorization_details"], indent=2)
     title = "Signed in with PAR: the story of this login" if status == 200 else "The code exchange failed"
     return render(request, "demo/story.html", {"title": title, "story": story})
 
 
-def id_token_story(request: HttpRequest, id_token: str, nonce: str) -> dict[str, Any]:
+def id_token_story(request: HttpRequest, id_token: str, nonce: str, client_id: str) -> dict[str, Any]:
     """The ID token's header and claims, with the signature checked against the server's keys."""
     verified = ""
     problem = ""
@@ -353,7 +425,7 @@ def id_token_story(request: HttpRequest, id_token: str, nonce: str) -> dict[str,
         claims = decoded(id_token, 1)
     header = decoded(id_token, 0)
     checks = [
-        ("aud is this client", claims.get("aud") in (CLIENT_ID, [CLIENT_ID])),
+        ("aud is this client", claims.get("aud") in (client_id, [client_id])),
         ("nonce is the one pushed", claims.get("nonce") == nonce),
     ]
     return {

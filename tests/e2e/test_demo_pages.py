@@ -17,7 +17,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 from example_project import settings as demo_settings
-from example_project.demo.views import PAR_REQUIRED_CLIENT_ID, PAYMENT_DETAILS
+from example_project.demo.views import JAR_CLIENT_ID, PAR_REQUIRED_CLIENT_ID, PAYMENT_DETAILS
 from example_project.logfilters import MaskReferences
 
 from .conftest import CLIENT_ID, CLIENT_SECRET, REPO, USERNAME, callback_url, log_in, query_of
@@ -225,7 +225,11 @@ def test_scenarios_follow_what_the_server_advertises(page, site, shots):
     assert page.locator("#scenario-classic-refused").is_visible()
     assert page.locator("#pay").count() == (1 if rar else 0)
     assert page.locator("#place-rar").count() == (0 if rar else 1)
-    assert page.locator("#place-jar").count() == 1
+    jar = bool(metadata.get("request_parameter_supported")) and "private_key_jwt" in (
+        metadata.get("token_endpoint_auth_methods_supported") or []
+    )
+    assert page.locator("#scenario-jar").count() == (1 if jar else 0)
+    assert page.locator("#place-jar").count() == (0 if jar else 1)
     assert USERNAME in text_of(page, ".credentials")
     if rar:
         requested = run_scenario(page, "#pay")
@@ -284,3 +288,43 @@ def test_the_demo_server_log_never_shows_a_reference():
     assert login.getMessage() == (
         "GET /accounts/login/?next=/o/authorize/%3Fclient_id%3Ddemo-rp%26request_uri%3D[hidden] HTTP/1.1"
     )
+
+
+def test_jar_with_private_key_jwt_tells_the_story(page, site, shots):
+    """A key-based client: a signed request object and assertions instead of a secret."""
+    open_start_page(page, site, shots)
+    requested = run_scenario(page, "#scenario-jar")
+    log_in(page)
+    assert page.locator("input[name=allow]").is_visible()
+    with page.expect_navigation():
+        page.click("input[name=allow]")
+    assert page.url.startswith(callback_url(site)), page.url
+    assert_fits(page)
+    assert text_of(page, "h1") == "Signed in with PAR: the story of this login"
+    html = page.content()
+
+    # The push: the request object and the assertion, nothing else beside client_id; no secret.
+    assert "Authorization:" not in text_of(page, "#push-request")
+    body = story_fields(page, "#push-body")
+    assert set(body) == {"request", "client_id", "client_assertion_type", "client_assertion"}, body
+    assert body["client_id"] == JAR_CLIENT_ID
+    assert body["client_assertion_type"] == "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+    for name in ("request", "client_assertion"):
+        assert body[name].startswith("eyJ") and body[name].endswith(" characters)"), body[name]
+    claims = json.loads(text_of(page, "#request-object"))
+    assert claims["iss"] == JAR_CLIENT_ID and claims["aud"] == f"{site}/o"
+    assert claims["redirect_uri"] == callback_url(site) and claims["code_challenge_method"] == "S256"
+    assert "201 Created" in text_of(page, "#step-answer h2")
+
+    # The browser still carried only the reference.
+    sent = authorize_requests(requested, site)
+    assert set(query_of(sent[0])) == {"client_id", "request_uri"}, sent[0]
+    assert query_of(sent[0])["request_uri"][0] not in html
+
+    # The code exchange authenticated with a fresh assertion; the tokens are the client's.
+    token_fields = story_fields(page, "#step-token table")
+    assert "client_assertion" in token_fields and "Authorization:" not in text_of(page, "#token-request")
+    tokens = json.loads(text_of(page, "#token-response"))
+    assert tokens["token_type"] == "Bearer" and "id_token" in tokens
+    assert json.loads(text_of(page, "#id-token-claims"))["aud"] == JAR_CLIENT_ID
+    shots(page, "story")
