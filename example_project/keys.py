@@ -16,3 +16,19 @@ def demo_signing_key(path: Path) -> str:
         path.write_bytes(pem)
         path.chmod(0o600)
     return path.read_text()
+
+
+def demo_client_key(path: Path) -> str:
+    """The private EC P-256 JWK of the demo's key-based client (private_key_jwt, JAR), as JSON.
+
+    Made on first start and kept beside the settings, never committed; setup_demo registers its
+    public half on the client.
+    """
+    if not path.exists():
+        from jwcrypto import jwk
+
+        key = jwk.JWK.generate(kty="EC", crv="P-256")
+        key["kid"] = key.thumbprint()
+        path.write_text(key.export_private())
+        path.chmod(0o600)
+    return path.read_text()

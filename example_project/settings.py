@@ -20,6 +20,10 @@ BASE_DIR = Path(__file__).resolve().parent
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "demo-only-not-a-secret-of-any-real-deployment")
 DEBUG = os.environ.get("DJANGO_DEBUG", "1") == "1"
 ALLOWED_HOSTS = ["127.0.0.1", "localhost", "[::1]", "testserver"]
+# run.sh serves the demo at DEMO_ADDRESS (host:port); its host must be allowed too.
+_demo_host = os.environ.get("DEMO_ADDRESS", "").rpartition(":")[0]
+if _demo_host and _demo_host not in ("0.0.0.0", "[::]"):
+    ALLOWED_HOSTS.append(_demo_host)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -49,8 +53,8 @@ ROOT_URLCONF = "example_project.urls"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        # The demo's consent page (DOT's, with the pushed authorization_details) and the
-        # consent text of its payment_initiation type.
+        # The demo's look for DOT's pages (oauth2_provider/base.html), its consent page (DOT's, with
+        # the pushed authorization_details) and the consent text of its payment_initiation type.
         "DIRS": [BASE_DIR / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
@@ -116,6 +120,21 @@ OAUTH2_PAR = {
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "loggers": {"django_oauth_par": {"handlers": ["console"], "level": "INFO"}},
+    # runserver logs every request line, and the authorization URL carries the request_uri.
+    "formatters": {
+        "server": {
+            "()": "django.utils.log.ServerFormatter",
+            "format": "[{server_time}] {message}",
+            "style": "{",
+        }
+    },
+    "filters": {"mask_references": {"()": "example_project.logfilters.MaskReferences"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler"},
+        "server": {"class": "logging.StreamHandler", "filters": ["mask_references"], "formatter": "server"},
+    },
+    "loggers": {
+        "django_oauth_par": {"handlers": ["console"], "level": "INFO"},
+        "django.server": {"handlers": ["server"], "level": "INFO", "propagate": False},
+    },
 }

@@ -27,6 +27,7 @@ echo "== ruff"
 .venv/bin/ruff format --check .
 echo "== mypy (strict)"
 .venv/bin/mypy
+echo "== mkdocs" && .venv/bin/mkdocs build --strict --site-dir "$(mktemp -d)"  # not --quiet: it hides the warnings --strict counts
 
 rm -f .coverage .coverage.*
 run_suite() {

@@ -7,7 +7,7 @@ staff read the login's audit chain as a timeline in the admin.
 
 from __future__ import annotations
 
-import ast
+import json
 from datetime import timedelta
 from typing import Any
 
@@ -40,8 +40,8 @@ def pay_with_par(page: Any, site: str, shots: Any) -> dict[str, Any]:
     allow(page)
     assert page.url.startswith(callback_url(site)), page.url
     shots(page, "token-response")
-    assert page.locator("h1").inner_text() == "Signed in: the token response"
-    tokens: dict[str, Any] = ast.literal_eval(page.locator("#result").inner_text())
+    assert page.locator("h1").inner_text() == "Signed in with PAR: the story of this login"
+    tokens: dict[str, Any] = json.loads(page.locator("#token-response").inner_text())
     return tokens
 
 
