@@ -7,8 +7,6 @@ CPU use (which shares the machine with the server) small and equal for both side
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import http.client
 import secrets
 import time
@@ -17,6 +15,8 @@ from http.cookies import SimpleCookie
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
+from bench import common
+from bench.common import pkce
 from bench.prepare import SECRET
 
 SCOPE = "openid profile read"
@@ -108,13 +108,7 @@ def expect(reply: Reply, status: int, what: str) -> Reply:
 
 
 def basic(client_id: str, secret: str = SECRET) -> str:
-    return "Basic " + base64.b64encode(f"{client_id}:{secret}".encode()).decode()
-
-
-def pkce() -> tuple[str, str]:
-    verifier = secrets.token_urlsafe(48)
-    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
-    return verifier, challenge
+    return common.basic(client_id, secret)
 
 
 @dataclass

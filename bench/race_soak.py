@@ -35,13 +35,9 @@ errors are logged with their tracebacks in the gunicorn log (as they are in ever
 from __future__ import annotations
 
 import argparse
-import base64
-import hashlib
 import os
-import re
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -59,9 +55,14 @@ from urllib.parse import parse_qs, urlencode, urlparse
 import requests
 
 ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # run as a script: bench/ is on sys.path, the checkout is not
+    sys.path.insert(0, str(ROOT))
+
+from bench.common import csrf_token as _csrf_token  # noqa: E402
+from bench.common import drop_postgres_database, free_port, pkce, recreate_postgres_database  # noqa: E402
+
 DEFAULT_POSTGRES_URL = "postgres://postgres@127.0.0.1:5432/oauth_par_soak"
 HTTP_TIMEOUT = 60.0
-CSRF_RE = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 SKIP_CLIENT_ID = "race-soak-skip"
 #: Run through ``manage.py shell -c``: a skip_authorization client next to the demo's.
 SKIP_CLIENT_CODE = """
@@ -106,16 +107,7 @@ OVERLAY_SECRET_CACHE = """
 from {base} import OAUTH2_PAR as _PAR, OAUTH2_PROVIDER as _PROVIDER
 
 OAUTH2_PAR = {{**_PAR, "VERIFIED_SECRET_CACHE_SECONDS": {seconds}}}
-OAUTH2_PROVIDER = {{**_PROVIDER, "OAUTH2_VALIDATOR_CLASS": "race_soak_validator.Validator"}}
-"""
-OVERLAY_VALIDATOR = """
-from oauth2_provider.oauth2_validators import OAuth2Validator
-
-from django_oauth_par.validators import VerifiedSecretCacheMixin
-
-
-class Validator(VerifiedSecretCacheMixin, OAuth2Validator):
-    pass
+OAUTH2_PROVIDER = {{**_PROVIDER, "OAUTH2_VALIDATOR_CLASS": "bench.validators.CachedSecretValidator"}}
 """
 
 
@@ -123,15 +115,16 @@ class SoakError(Exception):
     """The run could not be set up or could not go on."""
 
 
+def csrf_token(html: str) -> str:
+    try:
+        return _csrf_token(html)
+    except ValueError as error:
+        raise SoakError(str(error)) from None
+
+
 # ---------------------------------------------------------------------------------------------
 # The server
 # ---------------------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def manage(env: dict[str, str], *args: str, timeout: float = 300) -> str:
@@ -266,19 +259,6 @@ class Target:
     scope: str = "read"
 
 
-def pkce_pair() -> tuple[str, str]:
-    verifier = secrets.token_urlsafe(48)
-    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
-    return verifier, challenge
-
-
-def csrf_token(html: str) -> str:
-    match = CSRF_RE.search(html)
-    if not match:
-        raise SoakError("no CSRF token in the page")
-    return match.group(1)
-
-
 def push(
     rp: requests.Session, target: Target, client_id: str, state: str, challenge: str
 ) -> requests.Response:
@@ -397,7 +377,7 @@ def race(target: Target, browser: requests.Session, kind: str, concurrency: int)
     client_id = target.client_id if kind == "consent" else target.skip_client_id
     if client_id is None:
         raise SoakError("no skip_authorization client configured")
-    verifier, challenge = pkce_pair()
+    verifier, challenge = pkce()
     state = secrets.token_urlsafe(12)
     rp = requests.Session()
     pushed = push(rp, target, client_id, state, challenge)
@@ -492,7 +472,7 @@ def soak(
             return [], "skipped: time budget exhausted"
         steps: list[str] = []
         user, rp = sessions()
-        verifier, challenge = pkce_pair()
+        verifier, challenge = pkce()
         state = secrets.token_urlsafe(12)
         step = "push"
         try:
@@ -550,37 +530,6 @@ def soak(
 # ---------------------------------------------------------------------------------------------
 # The database
 # ---------------------------------------------------------------------------------------------
-
-
-def recreate_postgres_database(url: str) -> None:
-    import psycopg  # the venv has it; imported here so --help works without it
-    from psycopg import sql
-
-    parsed = urlparse(url)
-    name = parsed.path.lstrip("/")
-    if not name or parsed.hostname not in ("127.0.0.1", "localhost", "::1"):
-        raise SoakError(f"refusing to use {url!r}: a named database on loopback only")
-    maintenance = parsed._replace(path="/postgres").geturl()
-    try:
-        with psycopg.connect(maintenance, autocommit=True, connect_timeout=10) as connection:
-            connection.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
-            connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    except psycopg.Error as error:
-        raise SoakError(f"cannot create the database {name!r}: {error}") from None
-
-
-def drop_postgres_database(url: str) -> None:
-    import psycopg
-    from psycopg import sql
-
-    parsed = urlparse(url)
-    maintenance = parsed._replace(path="/postgres").geturl()
-    with psycopg.connect(maintenance, autocommit=True, connect_timeout=10) as connection:
-        connection.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(parsed.path.lstrip("/")))
-        )
 
 
 def count_pushed_requests(env: dict[str, str]) -> int:
@@ -657,7 +606,6 @@ def write_settings(
         text += OVERLAY_SQLITE_IMMEDIATE
     if secret_cache_seconds > 0:
         text += OVERLAY_SECRET_CACHE.format(base=base, seconds=secret_cache_seconds)
-        (directory / "race_soak_validator.py").write_text(OVERLAY_VALIDATOR)
     (directory / "race_soak_settings.py").write_text(text)
     return "race_soak_settings"
 
@@ -706,7 +654,10 @@ def run(args: argparse.Namespace, workdir: Path) -> int:
     if args.database == "postgres":
         database_url = args.database_url
         label = f"PostgreSQL {urlparse(database_url).path.lstrip('/')}"
-        recreate_postgres_database(database_url)
+        try:
+            recreate_postgres_database(database_url)
+        except ValueError as error:
+            raise SoakError(str(error)) from None
     else:
         path = Path(args.sqlite_path).resolve() if args.sqlite_path else workdir / "race_soak.sqlite3"
         for suffix in ("", "-wal", "-shm", "-journal"):

@@ -395,7 +395,8 @@ def write_steps(add: Any, report: dict[str, Any], runs: list[dict[str, Any]]) ->
         add(
             "In-process profiles of both logins (Django's test client, no HTTP; every step's SQL "
             f"and its costliest functions): {links}, made by `bench/run.py --profile` with "
-            "`python -m bench.profile_steps`."
+            "`python -m bench.profile_steps`. They are written beside this report and not committed: "
+            "run that command to see them."
         )
         add("")
 

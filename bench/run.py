@@ -64,12 +64,13 @@ if str(ROOT) not in sys.path:
 
 from bench import client  # noqa: E402
 from bench.client import Browser, Sample  # noqa: E402
+from bench.common import drop_postgres_database, free_port, recreate_postgres_database  # noqa: E402
 from bench.prepare import CODE_HASHED, CODE_PLAIN, CREDENTIALS_HASHED, CREDENTIALS_PLAIN  # noqa: E402
 
 PYTHON = sys.executable
 GUNICORN = str(Path(PYTHON).with_name("gunicorn"))
-POSTGRES_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 POSTGRES_DATABASE = "oauth_par_bench"
+POSTGRES_URL = f"postgresql://postgres@127.0.0.1:5432/{POSTGRES_DATABASE}"
 REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
 SECRET_CACHE_SECONDS = 600
 REQUEST_URI_LIFETIME = 900
@@ -234,12 +235,6 @@ def on_signal(signum: int, _frame: Any) -> None:
     sys.exit(128 + signum)
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def reachable(host: str, port: int) -> bool:
     try:
         with socket.create_connection((host, port), timeout=2):
@@ -290,21 +285,6 @@ def run_prepare(database: Database, *args: str, extra: dict[str, str] | None = N
     if result.returncode != 0:
         raise RuntimeError(f"bench.prepare {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
     return dict(json.loads(result.stdout.strip().splitlines()[-1]))
-
-
-def create_postgres_database() -> None:
-    import psycopg
-
-    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{POSTGRES_DATABASE}" WITH (FORCE)')
-        connection.execute(f'CREATE DATABASE "{POSTGRES_DATABASE}"')
-
-
-def drop_postgres_database() -> None:
-    import psycopg
-
-    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{POSTGRES_DATABASE}" WITH (FORCE)')
 
 
 @contextlib.contextmanager
@@ -859,7 +839,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         for name in databases:
             if name == "postgres":
-                create_postgres_database()
+                recreate_postgres_database(POSTGRES_URL)
                 database = Database(name, f"postgresql://postgres@127.0.0.1:5432/{POSTGRES_DATABASE}")
             else:
                 database = Database(name, f"sqlite:///{logs / 'bench.sqlite3'}")
@@ -868,7 +848,7 @@ def main(argv: list[str] | None = None) -> int:
             finally:
                 stop_all()
                 if name == "postgres":
-                    drop_postgres_database()
+                    drop_postgres_database(POSTGRES_URL)
         succeeded = True
     finally:
         stop_all()

@@ -80,7 +80,7 @@ class ClientPolicyForm(forms.ModelForm):
             self.data = data
 
 
-class ClientPolicyInline(admin.StackedInline):
+class ClientPolicyInline(admin.StackedInline):  # type: ignore[type-arg]  # not generic at run time
     """The client's PAR policy and keys on its own admin page."""
 
     model = ClientPolicy
@@ -198,7 +198,7 @@ def filter_parameters(
     return [parameter for parameter in spec.expected_parameters() if parameter]
 
 
-class OfferedLookupsOnly(admin.ModelAdmin):
+class OfferedLookupsOnly(admin.ModelAdmin):  # type: ignore[type-arg]  # not generic at run time
     """Filter the list only by what its own filters and date hierarchy send.
 
     Django's admin otherwise accepts any lookup on the model's own fields from the query

@@ -23,13 +23,11 @@ from django.db import DatabaseError, router, transaction
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import resolve_url
 from django.utils import timezone
-from oauth2_provider.exceptions import FatalClientError, OAuthToolkitError
-from oauth2_provider.forms import AllowForm
 from oauth2_provider.settings import oauth2_settings
-from oauth2_provider.views import AuthorizationView
 from oauthlib.oauth2.rfc6749 import errors as oauth2_errors
 
 from . import audit, authorization_details, granted
+from .compat import AllowForm, AuthorizationView, FatalClientError, NativeParBypassMixin, OAuthToolkitError
 from .exceptions import UNAVAILABLE, ParError
 from .issuer import issuer_identifier, with_issuer
 from .logins import last_login_of
@@ -60,7 +58,7 @@ PUSHED_ATTRIBUTE = "pushed_authorization_request"
 PUSHED_FORM_FIELDS = tuple(name for name, field in AllowForm.base_fields.items() if field.widget.is_hidden)
 
 
-class PushedAuthorizationMixin(_Base):
+class PushedAuthorizationMixin(NativeParBypassMixin, _Base):
     """Overrides for an ``AuthorizationView`` whose request may be a pushed one."""
 
     pushed: PushedRequest | None

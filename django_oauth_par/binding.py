@@ -24,9 +24,8 @@ from collections.abc import Callable, Iterator
 from types import CellType
 from typing import Any
 
-from oauth2_provider.views import AuthorizationView
-
 from .authorization import PushedAuthorizationMixin, pushed_view_class
+from .compat import AuthorizationView
 
 #: The name ``View.as_view()`` gives the class in the closure of the function it returns.
 CLASS_VARIABLE = "cls"

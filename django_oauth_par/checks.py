@@ -24,11 +24,6 @@ PER_PROCESS_CACHES = (
     "",  # no CACHES setting: Django's default is a LocMemCache
 )
 SETTINGS_HINT = "See the settings reference in the README."
-NATIVE_PAR_SETTINGS = (
-    "PAR_ENABLED",
-    "REQUIRE_PUSHED_AUTHORIZATION_REQUESTS",
-    "PAR_REQUEST_URI_LIFETIME_SECONDS",
-)
 
 
 @register()
@@ -78,33 +73,58 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
 
 @register()
 def check_native_par(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
-    from oauth2_provider import models as dot_models
-    from oauth2_provider.settings import DEFAULTS as DOT_DEFAULTS
+    """DOT >= 3.5 has a PAR of its own, on by default: this app takes over only when it is off.
 
-    dot_has_par = hasattr(dot_models, "PushedAuthorizationRequest") or "PAR_ENABLED" in DOT_DEFAULTS
-    configured = [
-        name for name in NATIVE_PAR_SETTINGS if name in (getattr(settings, "OAUTH2_PROVIDER", {}) or {})
-    ]
-    if configured:
-        return [
+    Off, DOT's endpoint answers 404 and its metadata stops announcing it; its URL still
+    exists, so ours must be routed first; its "PAR required" switch must not be the one in
+    use, because only ours also guards the consent POST.
+    """
+    from django.urls import Resolver404, resolve
+
+    from .compat import DOT_HAS_NATIVE_PAR, native_par_enabled
+    from .views import PushedAuthorizationRequestView
+
+    messages: list[CheckMessage] = []
+    if native_par_enabled():
+        messages.append(
             Error(
-                f"OAUTH2_PROVIDER sets {', '.join(configured)}, which belong to django-oauth-toolkit's "
-                "own PAR, while django_oauth_par is installed.",
-                hint="Use one PAR implementation: keep PAR settings in OAUTH2_PAR, or remove "
-                "django_oauth_par and follow the migration notes in its README.",
+                "django-oauth-toolkit's own pushed authorization requests are enabled (its default) "
+                "while django_oauth_par is installed.",
+                hint='Set OAUTH2_PROVIDER["PAR_ENABLED"] = False, so that only django_oauth_par answers '
+                "pushes and DOT's metadata stops announcing DOT's endpoint.",
                 id="oauth_par.E005",
             )
-        ]
-    if dot_has_par:
-        return [
-            Warning(
-                "This django-oauth-toolkit ships its own pushed authorization requests.",
-                hint="Leave DOT's PAR disabled while django_oauth_par is installed, or migrate to it "
-                "(see the README's section on native PAR).",
-                id="oauth_par.W002",
+        )
+    dot_settings = getattr(settings, "OAUTH2_PROVIDER", None) or {}
+    if DOT_HAS_NATIVE_PAR and dot_settings.get("REQUIRE_PUSHED_AUTHORIZATION_REQUESTS"):
+        messages.append(
+            Error(
+                'OAUTH2_PROVIDER["REQUIRE_PUSHED_AUTHORIZATION_REQUESTS"] is django-oauth-toolkit\'s own '
+                "switch; with django_oauth_par it guards only part of the authorization endpoint.",
+                hint='Remove it and set OAUTH2_PAR["REQUIRE_PUSHED_AUTHORIZATION_REQUESTS"] = True instead.',
+                id="oauth_par.E009",
             )
-        ]
-    return []
+        )
+    try:
+        push_path = reverse("oauth_par:push")
+        view_class = getattr(resolve(push_path).func, "view_class", None)
+    except (NoReverseMatch, Resolver404):
+        return messages  # not routed at all: check_urls says so
+    except Exception:  # noqa: BLE001 - a broken URLconf is Django's own check to report
+        return messages
+    if view_class is None or not issubclass(view_class, PushedAuthorizationRequestView):
+        other = f"{view_class.__module__}.{view_class.__qualname__}" if view_class else "a function view"
+        messages.append(
+            Error(
+                f"{push_path} is answered by {other}, not by django_oauth_par: an earlier URL pattern "
+                "shadows it.",
+                hint='Include django_oauth_par.urls before oauth2_provider.urls: path("o/", '
+                'include("django_oauth_par.urls")) first. DOT >= 3.5 routes its own par/ even '
+                "when its PAR is disabled.",
+                id="oauth_par.E008",
+            )
+        )
+    return messages
 
 
 @register()

@@ -19,10 +19,10 @@ from django.db import router, transaction
 from django.db.models import Q
 from django.http import HttpRequest, JsonResponse
 from oauth2_provider.models import get_access_token_model
-from oauth2_provider.views import IntrospectTokenView
 
 from . import audit
 from .authorization_details import PARAMETER, of_pushed_request
+from .compat import IntrospectTokenView
 from .conf import par_settings
 from .models import GrantedAuthorization, PushedRequest
 

@@ -8,11 +8,10 @@ from urllib.parse import urljoin
 
 from django.http import HttpRequest, HttpResponse
 from django.urls import NoReverseMatch, reverse
-from oauth2_provider.views import ConnectDiscoveryInfoView
-from oauth2_provider.views.metadata import OAuthServerMetadataView
 
 from .assertions import token_endpoint_accepts_assertions
 from .authorization_details import supported_types
+from .compat import ConnectDiscoveryInfoView, OAuthServerMetadataView
 from .conf import par_settings
 from .models import PRIVATE_KEY_JWT
 from .policy import fapi2, iss_in_authorization_responses, par_required_for_every_client

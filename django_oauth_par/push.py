@@ -15,13 +15,13 @@ from urllib.parse import parse_qsl, urlencode
 from django.db import DataError
 from django.http import HttpRequest
 from django.utils import timezone
-from oauth2_provider.oauth2_validators import is_valid_resource_uri
 from oauthlib import oauth2
 from oauthlib.common import Request as OAuthlibRequest
 from oauthlib.oauth2.rfc6749 import utils
 
 from . import audit, authorization_details, throttling
 from .assertions import ASSERTION_PARAMETERS
+from .compat import is_valid_resource_uri
 from .conf import par_settings
 from .exceptions import ParError
 from .issuer import issuer_identifiers
@@ -32,7 +32,7 @@ from .request_objects import request_object_parameters
 from .validators import patterns_client
 
 if TYPE_CHECKING:
-    from oauth2_provider.oauth2_backends import OAuthLibCore
+    from .compat import OAuthLibCore
 
 FORM_MEDIA_TYPE = "application/x-www-form-urlencoded"
 #: Parameters that may be given more than once (RFC 8707 §2); all others are refused when repeated.
@@ -97,9 +97,9 @@ def authentication_method(request: HttpRequest, pairs: list[tuple[str, str]]) ->
 
 def read_form_body(request: HttpRequest) -> list[tuple[str, str]]:
     """The body's parameters in order, after every check that needs no database."""
-    if request.content_type.lower() != FORM_MEDIA_TYPE:
+    if (request.content_type or "").lower() != FORM_MEDIA_TYPE:
         raise ParError("invalid_request", f"The request body must be {FORM_MEDIA_TYPE}.", status=415)
-    charset = request.content_params.get("charset", "utf-8").strip().lower()
+    charset = (request.content_params or {}).get("charset", "utf-8").strip().lower()
     if charset not in ("utf-8", "utf8"):
         raise ParError("invalid_request", "The request body must be encoded as UTF-8.", status=415)
 

@@ -106,7 +106,7 @@ def record_outcome(pushed: PushedRequest, outcome: str) -> None:
 
 def storable_outcome(outcome: str) -> str:
     """``outcome`` cut to what the column holds: an error code of a site's own may be longer."""
-    return outcome[: PushedRequest._meta.get_field("outcome").max_length]
+    return outcome[: PushedRequest._meta.get_field("outcome").max_length]  # type: ignore[union-attr]
 
 
 def par_required(client_ids: Iterable[str]) -> bool:
@@ -116,6 +116,8 @@ def par_required(client_ids: Iterable[str]) -> bool:
     ids = {client_id for client_id in client_ids if client_id}
     if not ids:
         return False
-    return ClientPolicy.objects.filter(
-        application__client_id__in=ids, require_pushed_authorization_requests=True
-    ).exists()
+    return bool(
+        ClientPolicy.objects.filter(
+            application__client_id__in=ids, require_pushed_authorization_requests=True
+        ).exists()
+    )

@@ -8,10 +8,10 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
-from oauth2_provider.views.mixins import OAuthLibMixin
 
 from . import audit
 from .assertions import PrivateKeyJWTMixin
+from .compat import OAuthLibMixin
 from .exceptions import UNAVAILABLE, ParError
 from .push import push
 from .validators import RedirectUriPatternsMixin, VerifiedSecretCacheMixin, with_mixin
@@ -20,7 +20,7 @@ try:  # Django >= 5.1
     from django.contrib.auth.decorators import login_not_required
 except ImportError:  # pragma: no cover - Django 4.2
 
-    def login_not_required(view: Any) -> Any:
+    def login_not_required(view: Any) -> Any:  # type: ignore[misc]  # stubs know only Django >= 5.1
         return view
 
 

@@ -101,6 +101,9 @@ OAUTH2_PROVIDER = {
         "write": "Change your data",
     },
     "DEFAULT_SCOPES": ["read"],
+    # DOT >= 3.5 has a PAR of its own, on by default; this app answers instead (check oauth_par.E005).
+    # Older DOTs ignore the key.
+    "PAR_ENABLED": False,
     # Carries what a pushed request granted (authorization_details, the audit chain) into tokens.
     "OAUTH2_VALIDATOR_CLASS": "example_project.demo.oauth.Validator",
 }

@@ -110,8 +110,8 @@ urlpatterns = [
 #: Routes the system check must refuse (used by a URLconf of their own in the tests).
 hidden_urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
+    path("o/", include("django_oauth_par.urls")),  # before DOT's, whose >= 3.5 routes a par/ of its own
     path("o/", include("oauth2_provider.urls", namespace="oauth2_provider")),
-    path("o/", include("django_oauth_par.urls")),
     path("hidden/authorize/", without_wraps(authorize()), name="authorize"),
     path("class-only/authorize/", copies_view_class_only(authorize())),
 ]

@@ -226,16 +226,6 @@ def test_w001_unknown_key():
     assert "LIFETIME" in messages[0].msg
 
 
-@pytest.mark.parametrize(
-    "name", ["PAR_ENABLED", "REQUIRE_PUSHED_AUTHORIZATION_REQUESTS", "PAR_REQUEST_URI_LIFETIME_SECONDS"]
-)
-def test_e005_native_par_settings_in_oauth2_provider(name):
-    with override_settings(OAUTH2_PROVIDER={**settings.OAUTH2_PROVIDER, name: True}):
-        messages = checks.check_native_par()
-    assert ids(messages) == ["oauth_par.E005"]
-    assert name in messages[0].msg
-
-
 def test_w003_endpoint_not_routed():
     with override_settings(ROOT_URLCONF=THIS_MODULE):
         messages = checks.check_urls()
