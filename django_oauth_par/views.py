@@ -8,12 +8,14 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.debug import sensitive_post_parameters
 
 from . import audit
 from .assertions import PrivateKeyJWTMixin
 from .compat import OAuthLibMixin
 from .exceptions import UNAVAILABLE, ParError
 from .push import push
+from .reports import hide_from_error_reports
 from .validators import RedirectUriPatternsMixin, VerifiedSecretCacheMixin, with_mixin
 
 try:  # Django >= 5.1
@@ -45,8 +47,14 @@ def error_answer(error: ParError) -> HttpResponse:
 @method_decorator(login_not_required, name="dispatch")
 # Even under ATOMIC_REQUESTS: a client's jwks_uri may need fetching, never inside a transaction.
 @method_decorator(transaction.non_atomic_requests, name="dispatch")
+@method_decorator(sensitive_post_parameters(), name="dispatch")
 class PushedAuthorizationRequestView(OAuthLibMixin, View):
-    """The pushed authorization request endpoint of RFC 9126."""
+    """The pushed authorization request endpoint of RFC 9126.
+
+    Every parameter is sensitive (a secret, or a value pushed so that it stays out of
+    URLs): :func:`~django_oauth_par.reports.hide_from_error_reports` keeps them out of
+    error reports, and ``sensitive_post_parameters`` does for reporters of the site's own.
+    """
 
     @classmethod
     def get_validator_class(cls) -> type:
@@ -57,6 +65,7 @@ class PushedAuthorizationRequestView(OAuthLibMixin, View):
         return with_mixin(with_mixin(validator_class, RedirectUriPatternsMixin), PrivateKeyJWTMixin)
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        hide_from_error_reports(request, [])
         try:
             request_uri, expires_in = push(request, self.get_oauthlib_core())
         except ParError as error:
