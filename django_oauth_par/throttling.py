@@ -3,18 +3,73 @@
 A fixed window per rate: the first request of a window creates its counter with
 ``cache.add`` and every request increments it with ``cache.incr``, both atomic in
 Redis and Memcached, so concurrent workers never lose a count.
+
+A request takes its slot *before* the work the rate protects (hashing a secret,
+authenticating a client) and gives it back when it turns out not to count. Reading
+the counter first and counting afterwards would let every concurrent request pass
+the read and pay for the hash before any of them is counted.
+
+Throttling fails closed: when the cache cannot be reached, the push is answered
+with 503 rather than let through unlimited.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import ipaddress
+import logging
 import math
 import time
+from typing import Any
 
 from django.core.cache import caches
+from django.http import HttpRequest
 
 from .conf import par_settings, parse_rate
 from .exceptions import ParError
+
+log = logging.getLogger("django_oauth_par")
+
+#: An IPv6 host usually holds a whole /64, so one address is one /64.
+IPV6_PREFIX = 64
+
+
+def client_address(request: HttpRequest) -> str:
+    """The address a push came from, as throttles count it: REMOTE_ADDR, an IPv6 one as its /64."""
+    remote = request.META.get("REMOTE_ADDR") or ""
+    try:
+        address = ipaddress.ip_address(remote)
+    except ValueError:
+        return remote
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network(f"{address}/{IPV6_PREFIX}", strict=False))
+    return str(address)
+
+
+def cache_unavailable() -> ParError:
+    """The answer when the cache that holds the counters fails: 503, as for the database.
+
+    A new error each time: the push records the client on it, and requests run concurrently.
+    """
+    return ParError(
+        "temporarily_unavailable",
+        "The server cannot complete this request now. Try again.",
+        503,
+        reason="cache_error",
+    )
+
+
+def _cache_call(operation: str, *args: Any, **kwargs: Any) -> Any:
+    try:
+        return getattr(caches[par_settings.CACHE_ALIAS], operation)(*args, **kwargs)
+    except ValueError:
+        raise  # incr of a missing key: the caller's business, not an outage
+    except Exception:  # noqa: BLE001 - every cache backend fails with its own exceptions
+        log.warning("throttling refused a push: the cache %r failed", par_settings.CACHE_ALIAS)
+        raise cache_unavailable() from None
 
 
 class Window:
@@ -27,18 +82,19 @@ class Window:
         digest = hashlib.sha256(ident.encode("utf-8", "surrogatepass")).hexdigest()[:32]
         self.key = f"oauth_par:rate:{scope}:{digest}:{self.period}:{index}"
         self.retry_after = max(1, math.ceil((index + 1) * self.period - now))
-        self.cache = caches[par_settings.CACHE_ALIAS]
-
-    def used(self) -> int:
-        return int(self.cache.get(self.key) or 0)
 
     def increment(self) -> int:
-        self.cache.add(self.key, 0, timeout=self.period + 1)
+        _cache_call("add", self.key, 0, timeout=self.period + 1)
         try:
-            return int(self.cache.incr(self.key))
+            return int(_cache_call("incr", self.key))
         except ValueError:  # the counter expired between add and incr
-            self.cache.set(self.key, 1, timeout=self.period + 1)
+            _cache_call("set", self.key, 1, timeout=self.period + 1)
             return 1
+
+    def release(self) -> None:
+        """Give a slot back. Failing to is not worth failing the request for."""
+        with contextlib.suppress(ValueError, ParError):  # expired with its window, or the cache is down
+            _cache_call("decr", self.key)
 
     def refusal(self, what: str) -> ParError:
         return ParError(
@@ -48,28 +104,44 @@ class Window:
             headers={"Retry-After": str(self.retry_after)},
         )
 
+    def reserve(self, what: str) -> Window:
+        """Take a slot or raise a 429 ParError; the slot stays taken unless released."""
+        if self.increment() > self.allowed:
+            raise self.refusal(what)
+        return self
 
-def count_push(client_id: str) -> None:
-    """Count a push against ``PUSH_RATE``; raise a 429 ParError past the limit."""
+
+def reserve_failed_authentication(address: str) -> Window | None:
+    """Take a slot of ``FAILED_AUTHENTICATION_RATE`` before authenticating; release it on success.
+
+    Past the limit, the push is refused before any secret is hashed, and at most the
+    limit's number of authentications from one address are ever in progress at once.
+    """
+    rate = par_settings.FAILED_AUTHENTICATION_RATE
+    if rate is None:
+        return None
+    return Window("failed-auth", address, rate).reserve("failed client authentications from this address")
+
+
+def reserve_push(client_id: str) -> Window | None:
+    """Take a slot of ``PUSH_RATE`` for the client a push claims to be; release it if that fails."""
     rate = par_settings.PUSH_RATE
     if rate is None:
-        return
-    window = Window("push", client_id, rate)
-    if window.increment() > window.allowed:
-        raise window.refusal("pushes from this client")
+        return None
+    return Window("push", client_id, rate).reserve("pushes from this client")
 
 
-def check_failed_authentications(address: str) -> None:
-    """Refuse an address that used up ``FAILED_AUTHENTICATION_RATE``, before any secret is hashed."""
-    rate = par_settings.FAILED_AUTHENTICATION_RATE
-    if rate is None:
-        return
-    window = Window("failed-auth", address, rate)
-    if window.used() >= window.allowed:
-        raise window.refusal("failed client authentications from this address")
+def count_unauthenticated_push(address: str) -> None:
+    """Count a push without client authentication against ``UNAUTHENTICATED_PUSH_RATE``.
 
-
-def count_failed_authentication(address: str) -> None:
-    rate = par_settings.FAILED_AUTHENTICATION_RATE
+    Anyone can push in a public client's name, so these are counted per address:
+    one address spends only its own allowance, never the client's.
+    """
+    rate = par_settings.UNAUTHENTICATED_PUSH_RATE
     if rate is not None:
-        Window("failed-auth", address, rate).increment()
+        Window("unauthenticated-push", address, rate).reserve("pushes without client authentication")
+
+
+def release(window: Window | None) -> None:
+    if window is not None:
+        window.release()

@@ -18,6 +18,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import hmac
+import logging
 from collections.abc import Callable
 from contextvars import ContextVar
 from typing import Any
@@ -29,6 +30,8 @@ from django.utils.crypto import salted_hmac
 from .conf import par_settings
 
 SALT = "django_oauth_par.verified-client-secret"
+
+log = logging.getLogger("django_oauth_par")
 
 
 def _is_hashed(stored_secret: str) -> bool:
@@ -48,12 +51,20 @@ def check_secret_cached(
     cache = caches[par_settings.CACHE_ALIAS]
     key = "oauth_par:verified-secret:" + hashlib.sha256(stored_secret.encode()).hexdigest()
     tag = salted_hmac(SALT, stored_secret + "\x00" + provided_secret, algorithm="sha256").hexdigest()
-    remembered = cache.get(key)
+    try:
+        remembered = cache.get(key)
+    except Exception:  # noqa: BLE001 - every cache backend fails with its own exceptions
+        # The cache only saves time: without it, the full check decides.
+        log.warning("verified-secret cache %r failed: checking the secret in full", par_settings.CACHE_ALIAS)
+        return slow_check(provided_secret, stored_secret)
     if isinstance(remembered, str) and hmac.compare_digest(remembered, tag):
         return True
     verified = slow_check(provided_secret, stored_secret)
     if verified:
-        cache.set(key, tag, seconds)
+        try:
+            cache.set(key, tag, seconds)
+        except Exception:  # noqa: BLE001 - as above: a failed write costs the next check its speed only
+            log.warning("verified-secret cache %r failed: secret not remembered", par_settings.CACHE_ALIAS)
     return verified
 
 
