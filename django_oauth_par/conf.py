@@ -250,7 +250,10 @@ class Settings:
     PUSH_RATE = Setting(
         None,
         OPTIONAL_RATE,
-        "Pushes allowed per client; past it `429` with `Retry-After`. `None` turns it off.",
+        "Pushes allowed per authenticated (confidential) client; past it `429` with `Retry-After`. A "
+        "slot is taken for the client a push claims to be before its secret is hashed, and given back if "
+        "authentication fails. Public clients' pushes count against `UNAUTHENTICATED_PUSH_RATE` "
+        "instead, so no one can spend this in their name. `None` turns it off.",
         "60/minute",
         security=True,
     )
@@ -258,8 +261,41 @@ class Settings:
         None,
         OPTIONAL_RATE,
         "Failed client authentications allowed per address; past it every push from that address gets "
-        "`429` before any secret is hashed.",
+        "`429` before any secret is hashed. Each push takes a slot before it is authenticated and gives "
+        "it back when authentication succeeds, so concurrent guesses pay at most this many hashes, and "
+        "at most this many pushes from one address are in authentication at once.",
         "30/minute",
+        security=True,
+    )
+    UNAUTHENTICATED_PUSH_RATE = Setting(
+        "30/minute",
+        OPTIONAL_RATE,
+        "Pushes without client authentication (public clients, whatever secret they send) allowed per "
+        "address (an IPv6 one counts as its /64); past it `429`. `None` turns it off.",
+        "10/minute",
+        security=True,
+    )
+    UNAUTHENTICATED_MAX_BODY_BYTES = Setting(
+        8 * 1024,
+        integer(1, "bytes"),
+        "Larger bodies of pushes without client authentication get `413`.",
+        4096,
+        security=True,
+    )
+    UNAUTHENTICATED_PENDING_PER_ADDRESS = Setting(
+        20,
+        integer(1),
+        "Unexpired, unspent pushes without client authentication that one address may hold per client; "
+        "past it `429`.",
+        5,
+        security=True,
+    )
+    UNAUTHENTICATED_PENDING_PER_CLIENT = Setting(
+        1000,
+        integer(1),
+        "Unspent pushes without client authentication a client may have stored at once (its expired "
+        "ones are deleted to make room); past it `429`.",
+        200,
         security=True,
     )
     VERIFIED_SECRET_CACHE_SECONDS = Setting(

@@ -62,10 +62,22 @@ class PushedRequest(models.Model):
     #: The stable id of this request's audit chain (:class:`AuditChain`). Never the reference:
     #: it is safe to log, export and show, and outlives the row.
     audit_id = models.UUIDField(_("audit id"), null=True, default=uuid.uuid4, editable=False)
+    #: For a push that did not authenticate its client only: a keyed hash of the address it
+    #: came from (never the address), so that one address cannot hold all of a public
+    #: client's pending requests. Empty for authenticated pushes.
+    address_digest = models.CharField(max_length=64, blank=True, default="", editable=False)
 
     class Meta:
         verbose_name = _("pushed authorization request")
         verbose_name_plural = _("pushed authorization requests")
+        indexes = [
+            # Counting a client's unspent unauthenticated pushes, per address, at every such push.
+            models.Index(
+                fields=["application", "address_digest", "expires_at"],
+                condition=models.Q(consumed_at__isnull=True),
+                name="oauth_par_unspent_by_address",
+            ),
+        ]
         constraints = [
             # A constraint rather than unique=True: on PostgreSQL that would add a second,
             # pattern-matching index that exact lookups never use and every write pays for.

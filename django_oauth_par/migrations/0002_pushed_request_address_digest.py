@@ -1,0 +1,25 @@
+from __future__ import annotations
+
+from django.db import migrations, models
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("oauth_par", "0004_authorization_details_and_audit_chain"),
+    ]
+
+    operations = [
+        migrations.AddField(
+            model_name="pushedrequest",
+            name="address_digest",
+            field=models.CharField(blank=True, default="", editable=False, max_length=64),
+        ),
+        migrations.AddIndex(
+            model_name="pushedrequest",
+            index=models.Index(
+                condition=models.Q(consumed_at__isnull=True),
+                fields=["application", "address_digest", "expires_at"],
+                name="oauth_par_unspent_by_address",
+            ),
+        ),
+    ]
