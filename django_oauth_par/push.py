@@ -49,7 +49,7 @@ from .policy import Policy, enforce_authentication, enforce_request, policy_of
 from .registration import registration
 from .reports import hide_from_error_reports
 from .request_objects import request_object_parameters
-from .validators import patterns_client
+from .validators import patterns_client, secret_checked
 
 if TYPE_CHECKING:
     from oauth2_provider.oauth2_backends import OAuthLibCore
@@ -278,6 +278,7 @@ def authenticate_client(request: HttpRequest, pairs: list[tuple[str, str]], core
     headers = core.extract_headers(request)
     oauth_request = OAuthlibRequest(request.build_absolute_uri(request.path), "POST", credentials, headers)
     validator = core.server.request_validator
+    checked = secret_checked.set(False)
     try:
         if presented:
             authenticated = validator.authenticate_client(oauth_request)
@@ -287,11 +288,15 @@ def authenticate_client(request: HttpRequest, pairs: list[tuple[str, str]], core
         # A Basic header that is not base64 or not UTF-8, or credentials the database cannot
         # even compare (a NUL on PostgreSQL), are a failed authentication, not a crash.
         authenticated = False
-    client = getattr(oauth_request, "client", None)
-    if presented and client is None:
+    finally:
+        reached_the_check = secret_checked.get()
+        secret_checked.reset(checked)
+    secret_presented = "HTTP_AUTHORIZATION" in request.META or any(name == "client_secret" for name, _ in pairs)
+    if secret_presented and not reached_the_check:
         # No client to check the secret against: hash once anyway, as Django's ModelBackend
         # does for an unknown user, so an unknown client_id answers as slowly as a wrong secret.
         make_password(secrets.token_urlsafe(16))
+    client = getattr(oauth_request, "client", None)
     if not authenticated or client is None:
         # PrivateKeyJWTMixin says why an assertion or a method was refused; nothing secret is in it.
         reason = getattr(oauth_request, "par_error", None)

@@ -26,6 +26,7 @@ from typing import Any
 from django.contrib.auth.hashers import identify_hasher
 from django.core.cache import caches
 from django.utils.crypto import salted_hmac
+from django.views.decorators.debug import sensitive_variables
 
 from .conf import par_settings
 
@@ -42,6 +43,12 @@ def _is_hashed(stored_secret: str) -> bool:
     return True
 
 
+#: Set when a presented secret reaches the check against the stored one, so that an
+#: authentication that never got there (an unknown client) can pay the same hash.
+secret_checked: ContextVar[bool] = ContextVar("secret_checked", default=False)
+
+
+@sensitive_variables("provided_secret", "stored_secret", "tag")
 def check_secret_cached(
     provided_secret: str, stored_secret: str, slow_check: Callable[[str, str], bool]
 ) -> bool:
@@ -77,7 +84,9 @@ class VerifiedSecretCacheMixin:
     The PAR endpoint uses the cache without this.
     """
 
+    @sensitive_variables("provided_secret", "stored_secret")
     def _check_secret(self, provided_secret: str, stored_secret: str) -> bool:
+        secret_checked.set(True)
         return check_secret_cached(provided_secret, stored_secret, super()._check_secret)  # type: ignore[misc]
 
 

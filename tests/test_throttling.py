@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from django.test import override_settings
+import os
+import threading
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.core.cache.backends.base import BaseCache
+from django.db import connection
+from django.test import Client, override_settings
 
 from django_oauth_par.models import PushedRequest
 
@@ -55,3 +64,171 @@ def test_an_address_guessing_secrets_is_stopped_before_any_hash(client, db):
 @override_settings(OAUTH2_PAR={"FAILED_AUTHENTICATION_RATE": "2/minute"})
 def test_successful_pushes_do_not_count_as_failures(client, confidential):
     assert {push(client, auth_params()).status_code for _ in range(5)} == {201}
+
+
+# --- Slots are taken before the hash, atomically: concurrent requests against Redis ---------
+
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/2")
+THREADS = 40
+
+
+def redis_caches() -> dict[str, Any]:
+    return {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+        "par": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL},
+    }
+
+
+@pytest.fixture
+def redis_cache() -> Any:
+    """Counters in Redis (TEST_REDIS_URL; a database of this suite's own), emptied first."""
+    redis = pytest.importorskip("redis")
+    try:
+        redis.Redis.from_url(REDIS_URL).flushdb()
+    except redis.exceptions.ConnectionError:
+        pytest.skip(f"no Redis at {REDIS_URL}")
+    with override_settings(CACHES=redis_caches()):
+        yield
+    redis.Redis.from_url(REDIS_URL).flushdb()
+
+
+def concurrently(count: int, send: Callable[[Client], Any]) -> list[Any]:
+    """``send`` from ``count`` threads with clients of their own, all released at once."""
+    barrier = threading.Barrier(count)
+    results: list[Any] = [None] * count
+
+    def worker(index: int) -> None:
+        try:
+            http = Client(raise_request_exception=False)
+            barrier.wait(timeout=30)
+            results[index] = send(http)
+        except BaseException as error:  # noqa: BLE001 - reported by the assertions
+            results[index] = error
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker, args=(index,)) for index in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    return results
+
+
+def statuses(results: list[Any]) -> Counter[int]:
+    assert all(not isinstance(result, BaseException) for result in results), results
+    return Counter(result.status_code for result in results)
+
+
+@pytest.mark.django_db(transaction=True)
+@override_settings(PASSWORD_HASHERS=["tests.hashers.CountingHasher"])
+def test_concurrent_guesses_pay_at_most_the_limit_in_hashes(redis_cache):
+    make_client("conf-client")
+    CountingHasher.reset()
+    with override_settings(OAUTH2_PAR={"CACHE_ALIAS": "par", "FAILED_AUTHENTICATION_RATE": "5/minute"}):
+        results = concurrently(THREADS, lambda http: push(http, auth_params(), secret="wrong-guess"))
+    assert statuses(results) == {401: 5, 429: THREADS - 5}
+    assert CountingHasher.hashes == 5
+    assert PushedRequest.objects.count() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+@override_settings(PASSWORD_HASHERS=["tests.hashers.CountingHasher"])
+def test_concurrent_guesses_at_unknown_clients_pay_at_most_the_limit_in_hashes(redis_cache):
+    make_client("conf-client")
+    CountingHasher.reset()
+    with override_settings(OAUTH2_PAR={"CACHE_ALIAS": "par", "FAILED_AUTHENTICATION_RATE": "5/minute"}):
+        results = concurrently(
+            THREADS,
+            lambda http: push(http, auth_params(client_id="nobody"), client_id="nobody", secret="guess"),
+        )
+    assert statuses(results) == {401: 5, 429: THREADS - 5}
+    assert CountingHasher.hashes == 5
+
+
+@pytest.mark.django_db(transaction=True)
+@override_settings(PASSWORD_HASHERS=["tests.hashers.CountingHasher"])
+def test_concurrent_pushes_past_the_push_rate_are_refused_before_the_hash(redis_cache):
+    make_client("conf-client")
+    CountingHasher.reset()
+    with override_settings(OAUTH2_PAR={"CACHE_ALIAS": "par", "PUSH_RATE": "5/minute"}):
+        results = concurrently(THREADS, lambda http: push(http, auth_params()))
+    assert statuses(results) == {201: 5, 429: THREADS - 5}
+    assert CountingHasher.hashes == 5
+    assert PushedRequest.objects.count() == 5
+
+
+@override_settings(OAUTH2_PAR={"PUSH_RATE": "2/minute"}, PASSWORD_HASHERS=["tests.hashers.CountingHasher"])
+def test_failed_authentications_do_not_spend_the_clients_push_rate(client, db):
+    make_client("conf-client")
+    guesses = [push(client, auth_params(), secret=f"guess-{n}").status_code for n in range(5)]
+    assert guesses == [401] * 5
+    assert [push(client, auth_params()).status_code for _ in range(3)] == [201, 201, 429]
+
+
+@override_settings(OAUTH2_PAR={"FAILED_AUTHENTICATION_RATE": "2/minute", "PUSH_RATE": "1/minute"})
+def test_a_push_refused_by_the_push_rate_is_no_failed_authentication(client, confidential):
+    assert [push(client, auth_params()).status_code for _ in range(4)] == [201, 429, 429, 429]
+    # The address has not used up its failures: a wrong secret is still judged, and answered 401.
+    assert push(client, auth_params(), secret="wrong").status_code in (401, 429)
+    other = make_client("second-client")
+    assert push(client, auth_params(client_id=other.client_id), client_id=other.client_id).status_code == 201
+
+
+# --- A cache outage: throttles fail closed, the verified-secret cache falls back ----------------
+
+
+class BrokenCache(BaseCache):
+    """A cache backend whose every operation fails, as one whose server is down."""
+
+    def __init__(self, location: str, params: dict[str, Any]) -> None:
+        super().__init__(params)
+
+    def _fail(self, *args: Any, **kwargs: Any) -> Any:
+        raise ConnectionError("cache server unreachable")
+
+    add = get = set = incr = decr = delete = touch = has_key = clear = _fail
+
+
+BROKEN_CACHES = [
+    pytest.param(
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1:1/2"},
+        id="redis-down",
+    ),
+    pytest.param({"BACKEND": "tests.test_throttling.BrokenCache"}, id="backend-raising"),
+]
+
+
+@pytest.mark.parametrize("broken", BROKEN_CACHES)
+@pytest.mark.parametrize(
+    ("rates", "client_id", "secret"),
+    [
+        ({"FAILED_AUTHENTICATION_RATE": "5/minute"}, "conf-client", SECRET),
+        ({"PUSH_RATE": "5/minute"}, "conf-client", SECRET),
+        ({}, "public-client", None),  # UNAUTHENTICATED_PUSH_RATE is on by default
+    ],
+)
+def test_a_cache_outage_fails_closed_with_503(client, confidential, public, broken, rates, client_id, secret):
+    client.raise_request_exception = False
+    caches_setting = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}, "par": broken}
+    with override_settings(CACHES=caches_setting, OAUTH2_PAR={"CACHE_ALIAS": "par", **rates}):
+        response = push(client, auth_params(client_id=client_id), client_id=client_id, secret=secret)
+    assert response.status_code == 503
+    assert response["Content-Type"] == "application/json"
+    assert response["Cache-Control"] == "no-store"
+    assert response.json()["error"] == "temporarily_unavailable"
+    assert SECRET not in response.content.decode()
+    assert PushedRequest.objects.count() == 0
+
+
+@pytest.mark.parametrize("broken", BROKEN_CACHES)
+@override_settings(PASSWORD_HASHERS=["tests.hashers.CountingHasher"])
+def test_without_the_cache_the_secret_is_checked_in_full(client, db, broken):
+    make_client("conf-client")
+    CountingHasher.reset()
+    caches_setting = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}, "par": broken}
+    settings_ = {"CACHE_ALIAS": "par", "VERIFIED_SECRET_CACHE_SECONDS": 300}
+    with override_settings(CACHES=caches_setting, OAUTH2_PAR=settings_):
+        assert [push(client, auth_params()).status_code for _ in range(2)] == [201, 201]
+        assert push(client, auth_params(), secret="wrong").status_code == 401
+    assert CountingHasher.verifications == 3
