@@ -75,10 +75,9 @@ def push(request: HttpRequest, core: OAuthLibCore) -> tuple[str, int]:
     """Accept the pushed authorization request in ``request``; return ``(request_uri, expires_in)``.
 
     Raises :class:`ParError` for anything refused; nothing is stored then. Sizes are
-    checked before anything else, and every rate takes its slot before the client is
-    authenticated, so no refused request pays for a secret's hash.
+    checked before anything else, and the rates take their slots before the client is
+    authenticated, so a push they refuse costs no secret's hash.
     """
-    hide_from_error_reports(request, [])
     address = throttling.client_address(request)
     pairs, size = read_form_body(request)
     hide_from_error_reports(request, [value for _name, value in pairs] + basic_credentials(request))

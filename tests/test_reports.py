@@ -99,7 +99,7 @@ def test_a_failing_push_leaves_no_secret_and_no_pushed_value_in_any_report(
     secrets_ = [SECRET, basic("conf-client", SECRET).split()[1], *PUSHED.values()]
     for name, report in reports(captured.request, captured.exc_info).items():
         assert "the library gave up" in report, name  # the report still says what went wrong
-        assert "validate_with_server" in report, name
+        assert "validate_push" in report, name  # and where
         assert_hidden(report, secrets_)
 
 
