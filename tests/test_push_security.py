@@ -3,6 +3,7 @@ store, authentication that depends on the wrong thing (issue 9, points 4, 6, 7 a
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import timedelta
 from typing import Any
 
@@ -15,6 +16,7 @@ from django_oauth_par.models import PushedRequest
 
 from .conftest import SECRET, auth_params, basic, make_client, push
 from .hashers import CountingHasher
+from .test_throttling import THREADS, concurrently
 
 PUBLIC = "public-client"
 ATTACKER = "203.0.113.66"
@@ -107,6 +109,23 @@ def test_expired_unspent_pushes_make_room_and_do_not_pile_up(client, public):
     assert public_push(client, "192.0.2.30").status_code == 429  # the client is full of live ones
     PushedRequest.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
     assert public_push(client, "192.0.2.30").status_code == 201
+
+
+@pytest.mark.django_db(transaction=True)
+@override_settings(
+    OAUTH2_PAR={
+        "UNAUTHENTICATED_PUSH_RATE": None,
+        "UNAUTHENTICATED_PENDING_PER_ADDRESS": 3,
+        "UNAUTHENTICATED_PENDING_PER_CLIENT": 5,
+    }
+)
+def test_a_concurrent_flood_stops_at_the_bounds_too():
+    make_client(PUBLIC, client_type="public")
+    from_one = concurrently(THREADS, lambda http: public_push(http))
+    assert Counter(response.status_code for response in from_one) == {201: 3, 429: THREADS - 3}
+    from_many = concurrently(THREADS, lambda http: public_push(http, f"192.0.2.{id(http) % 250}"))
+    assert {response.status_code for response in from_many} <= {201, 429}
+    assert PushedRequest.objects.count() == 5
 
 
 @override_settings(
