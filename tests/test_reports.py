@@ -191,3 +191,19 @@ def test_an_unmarked_request_is_reported_as_django_would():
     exc_info = raise_with_values_in_locals(["visible-value"])
     report = HidingExceptionReporter(request, *exc_info).get_traceback_text()
     assert "visible-value" in report
+
+
+def test_a_value_in_the_cause_of_the_exception_is_scrubbed():
+    request = RequestFactory().get("/o/authorize/", {"request_uri": REFERENCE})
+    hide_from_error_reports(request, [PUSHED["login_hint"]])
+    try:
+        try:
+            raise ValueError(f"bad hint {PUSHED['login_hint']} for {REFERENCE}")
+        except ValueError as cause:
+            raise RuntimeError("while serving the request") from cause
+    except RuntimeError:
+        exc_info = sys.exc_info()
+    chosen = get_exception_reporter_class(request)(request, *exc_info)
+    for report in (chosen.get_traceback_html(), chosen.get_traceback_text()):
+        assert "while serving the request" in report
+        assert_hidden(report, [PUSHED["login_hint"], REFERENCE])

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from django.core.cache.backends.base import BaseCache
-from django.db import connection
+from django.db import DatabaseError, connection
 from django.test import Client, override_settings
 
 from django_oauth_par.models import PushedRequest
@@ -232,3 +232,17 @@ def test_without_the_cache_the_secret_is_checked_in_full(client, db, broken):
         assert [push(client, auth_params()).status_code for _ in range(2)] == [201, 201]
         assert push(client, auth_params(), secret="wrong").status_code == 401
     assert CountingHasher.verifications == 3
+
+
+@override_settings(OAUTH2_PAR={"FAILED_AUTHENTICATION_RATE": "1/minute", "PUSH_RATE": "1/minute"})
+def test_a_database_fault_during_authentication_gives_both_slots_back(client, confidential, monkeypatch):
+    from oauth2_provider.oauth2_validators import OAuth2Validator
+
+    def broken(self: Any, client_id: str, request: Any) -> Any:
+        raise DatabaseError("the database went away")
+
+    client.raise_request_exception = False
+    with monkeypatch.context() as patch:
+        patch.setattr(OAuth2Validator, "_load_application", broken)
+        assert [push(client, auth_params()).status_code for _ in range(3)] == [503, 503, 503]
+    assert push(client, auth_params()).status_code == 201
