@@ -169,6 +169,7 @@ def check_deployment(app_configs: Any = None, **kwargs: Any) -> list[CheckMessag
     uses_cache = (
         par_settings.PUSH_RATE is not None
         or par_settings.FAILED_AUTHENTICATION_RATE is not None
+        or par_settings.UNAUTHENTICATED_PUSH_RATE is not None
         or par_settings.VERIFIED_SECRET_CACHE_SECONDS > 0
         or token_endpoint_accepts_assertions()
     )

@@ -13,6 +13,7 @@ import json
 import re
 import secrets
 from collections import Counter
+from contextlib import nullcontext
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, unquote_plus, urlencode, urlsplit
@@ -395,7 +396,11 @@ def store(
     """Store the push; ``address`` is where it came from when it was not authenticated, else None."""
     request_uri = REQUEST_URI_PREFIX + secrets.token_urlsafe(REFERENCE_BYTES)
     now = timezone.now()
-    with transaction.atomic(using=router.db_for_write(PushedRequest)):
+    # Only a push that did not authenticate its client needs the count and the insert together.
+    together = (
+        nullcontext() if address is None else transaction.atomic(using=router.db_for_write(PushedRequest))
+    )
+    with together:
         digest = "" if address is None else hold_unauthenticated_slot(client, address, now)
         pushed_request = PushedRequest.objects.create(
             application=client,

@@ -358,3 +358,9 @@ def test_a_client_secret_never_appears_in_a_refusal(client, confidential):
     assert response.status_code == 400
     assert SECRET not in response.content.decode()
     assert basic("conf-client", SECRET) not in response.content.decode()
+
+
+def test_the_query_budget_of_a_push_without_credentials(client, public, django_assert_num_queries):
+    # Client, policy, then in one savepoint: lock the client's row, count its unspent pushes, insert.
+    with django_assert_num_queries(7):
+        assert public_push(client).status_code == 201
