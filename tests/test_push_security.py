@@ -12,7 +12,7 @@ from django.test import override_settings
 from django.utils import timezone
 from oauth2_provider.models import get_grant_model
 
-from django_oauth_par.models import PushedRequest
+from django_oauth_par.models import ClientPolicy, PushedRequest
 
 from .conftest import SECRET, auth_params, basic, make_client, push
 from .hashers import CountingHasher
@@ -364,3 +364,34 @@ def test_the_query_budget_of_a_push_without_credentials(client, public, django_a
     # Client, policy, then in one savepoint: lock the client's row, count its unspent pushes, insert.
     with django_assert_num_queries(7):
         assert public_push(client).status_code == 201
+
+
+# --- A public client's "secret" authenticates nothing, for any rule ---------------------------
+
+TENANT_URI = "https://acme.tenant.example.com/callback"
+
+
+def empty_secret_push(http: Any, **overrides: str) -> Any:
+    """A public client whose stored secret is empty, sending Basic with that empty secret."""
+    return push(http, auth_params(**{"client_id": PUBLIC, **overrides}), client_id=PUBLIC, secret="")
+
+
+@pytest.mark.parametrize("switch", ["server", "client"])
+def test_an_empty_public_secret_does_not_satisfy_required_authentication(client, db, switch, settings):
+    application = public_client_with_secret("")
+    if switch == "server":
+        settings.OAUTH2_PAR = {"REQUIRE_AUTHENTICATED_PUSH": True}
+    else:
+        ClientPolicy.objects.create(application=application, require_authenticated_push=True)
+    assert_refused(empty_secret_push(client), 401, "invalid_client")
+    assert not PushedRequest.objects.exists()
+
+
+def test_an_empty_public_secret_does_not_unlock_redirect_uri_patterns(client, db):
+    application = public_client_with_secret("")
+    ClientPolicy.objects.create(
+        application=application, redirect_uri_patterns="https://*.tenant.example.com/callback"
+    )
+    assert empty_secret_push(client, redirect_uri=TENANT_URI).status_code == 400
+    assert empty_secret_push(client).status_code == 201
+    assert PushedRequest.objects.get().client_authenticated is False
