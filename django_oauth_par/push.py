@@ -291,7 +291,9 @@ def authenticate_client(request: HttpRequest, pairs: list[tuple[str, str]], core
     finally:
         reached_the_check = secret_checked.get()
         secret_checked.reset(checked)
-    secret_presented = "HTTP_AUTHORIZATION" in request.META or any(name == "client_secret" for name, _ in pairs)
+    secret_presented = "HTTP_AUTHORIZATION" in request.META or any(
+        name == "client_secret" for name, _ in pairs
+    )
     if secret_presented and not reached_the_check:
         # No client to check the secret against: hash once anyway, as Django's ModelBackend
         # does for an unknown user, so an unknown client_id answers as slowly as a wrong secret.
@@ -332,6 +334,7 @@ def validate_push(
     if "request" in names:
         issuers = issuer_identifiers(request)
         pairs = checked_values(request_object_parameters(pairs, client.client_id, settings.keys, issuers))
+        hide_from_error_reports(request, [value for _name, value in pairs])
     elif settings.require_signed_request_object or par_settings.REQUIRE_SIGNED_REQUEST_OBJECT:
         raise ParError(
             "invalid_request",
