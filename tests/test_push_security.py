@@ -28,8 +28,17 @@ def public_push(http: Any, address: str = ATTACKER, **overrides: str) -> Any:
     return push(http, params, secret=None, REMOTE_ADDR=address)
 
 
-def public_client_with_secret(secret: str) -> Any:
-    application = make_client(PUBLIC, client_type="public")
+def public_client_with_secret(secret: str, method: str = "client_secret_basic", **policy: Any) -> Any:
+    """A public client with a secret, registered to present it (by default a public client may
+    only authenticate by ``none``, and anything else is refused before these rules apply)."""
+    from django_oauth_par.registration import dot_has_client_keys
+
+    if dot_has_client_keys():
+        application = make_client(PUBLIC, client_type="public", token_endpoint_auth_method=method)
+        ClientPolicy.objects.create(application=application, **policy)
+    else:
+        application = make_client(PUBLIC, client_type="public")
+        ClientPolicy.objects.create(application=application, token_endpoint_auth_method=method, **policy)
     application.client_secret = secret
     application.save()
     return application
@@ -185,15 +194,30 @@ GRANT_TYPES = [
 
 
 @pytest.mark.parametrize("grant_type", GRANT_TYPES)
-def test_a_public_client_with_a_wrong_secret_is_refused_whatever_the_grant_type(client, db, grant_type):
-    public_client_with_secret(SECRET)
+@pytest.mark.parametrize("method", ["client_secret_basic", "client_secret_post"])
+def test_a_public_client_with_a_wrong_secret_is_refused_whatever_the_grant_type(
+    client, db, grant_type, method
+):
+    public_client_with_secret(SECRET, method)
     params = auth_params(client_id=PUBLIC, grant_type=grant_type)
-    in_header = push(client, params, client_id=PUBLIC, secret="wrong")
-    assert_refused(in_header, 401, "invalid_client")
-    in_body = push(client, {**params, "client_secret": "wrong"}, secret=None)
-    assert_refused(in_body, 401, "invalid_client")
+
+    def send(secret: str) -> Any:
+        if method == "client_secret_basic":
+            return push(client, params, client_id=PUBLIC, secret=secret)
+        return push(client, {**params, "client_secret": secret}, secret=None)
+
+    assert_refused(send("wrong"), 401, "invalid_client")
     assert PushedRequest.objects.count() == 0
-    assert push(client, params, client_id=PUBLIC, secret=SECRET).status_code == 201
+    assert send(SECRET).status_code == 201
+
+
+@pytest.mark.parametrize("grant_type", GRANT_TYPES)
+def test_a_public_client_registered_for_none_is_refused_any_secret(client, db, grant_type):
+    make_client(PUBLIC, client_type="public")
+    params = auth_params(client_id=PUBLIC, grant_type=grant_type)
+    assert_refused(push(client, params, client_id=PUBLIC, secret="wrong"), 401, "invalid_client")
+    assert_refused(push(client, {**params, "client_secret": "wrong"}, secret=None), 401, "invalid_client")
+    assert push(client, params, secret=None).status_code == 201
 
 
 @override_settings(PASSWORD_HASHERS=["tests.hashers.CountingHasher"])
@@ -385,16 +409,25 @@ def test_an_empty_public_secret_does_not_satisfy_required_authentication(client,
     if switch == "server":
         settings.OAUTH2_PAR = {"REQUIRE_AUTHENTICATED_PUSH": True}
     else:
-        ClientPolicy.objects.create(application=application, require_authenticated_push=True)
+        ClientPolicy.objects.filter(application=application).update(require_authenticated_push=True)
     assert_refused(empty_secret_push(client), 401, "invalid_client")
     assert not PushedRequest.objects.exists()
 
 
 def test_an_empty_public_secret_does_not_unlock_redirect_uri_patterns(client, db):
-    application = public_client_with_secret("")
-    ClientPolicy.objects.create(
-        application=application, redirect_uri_patterns="https://*.tenant.example.com/callback"
-    )
+    public_client_with_secret("", redirect_uri_patterns="https://*.tenant.example.com/callback")
     assert empty_secret_push(client, redirect_uri=TENANT_URI).status_code == 400
     assert empty_secret_push(client).status_code == 201
     assert PushedRequest.objects.get().client_authenticated is False
+
+
+@override_settings(PASSWORD_HASHERS=["tests.hashers.CountingHasher"])
+def test_a_private_key_jwt_push_pays_no_hash(client, db):
+    from . import signing
+    from .test_key_clients import key_push
+
+    signing.make_key_client()
+    CountingHasher.reset()
+    assert key_push(client).status_code == 201
+    assert key_push(client, token="not-a-jwt").status_code == 401
+    assert CountingHasher.hashes == 0
