@@ -34,7 +34,6 @@ from oauth2_provider.models import (
     get_id_token_model,
     get_refresh_token_model,
 )
-from oauth2_provider.oauth2_validators import is_valid_resource_uri
 from oauth2_provider.settings import oauth2_settings
 from oauthlib import oauth2
 from oauthlib.common import Request as OAuthlibRequest
@@ -42,6 +41,7 @@ from oauthlib.oauth2.rfc6749 import utils
 
 from . import audit, authorization_details, throttling
 from .assertions import ASSERTION_PARAMETERS
+from .compat import is_valid_resource_uri
 from .conf import par_settings
 from .exceptions import ParError
 from .issuer import issuer_identifiers
@@ -53,7 +53,7 @@ from .request_objects import request_object_parameters
 from .validators import patterns_client, secret_checked
 
 if TYPE_CHECKING:
-    from oauth2_provider.oauth2_backends import OAuthLibCore
+    from .compat import OAuthLibCore
 
 FORM_MEDIA_TYPE = "application/x-www-form-urlencoded"
 #: Parameters that may be given more than once (RFC 8707 §2); all others are refused when repeated.
@@ -192,9 +192,9 @@ def limit_unauthenticated_push(size: int, address: str) -> None:
 @sensitive_variables()
 def read_form_body(request: HttpRequest) -> tuple[list[tuple[str, str]], int]:
     """The body's parameters in order, and its size in bytes, after every check that needs no database."""
-    if request.content_type.lower() != FORM_MEDIA_TYPE:
+    if (request.content_type or "").lower() != FORM_MEDIA_TYPE:
         raise ParError("invalid_request", f"The request body must be {FORM_MEDIA_TYPE}.", status=415)
-    charset = request.content_params.get("charset", "utf-8").strip().lower()
+    charset = (request.content_params or {}).get("charset", "utf-8").strip().lower()
     if charset not in ("utf-8", "utf8"):
         raise ParError("invalid_request", "The request body must be encoded as UTF-8.", status=415)
 
