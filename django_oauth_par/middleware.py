@@ -28,6 +28,7 @@ from .exceptions import UNAVAILABLE, ParError
 from .metadata import add_par_metadata, is_metadata_view
 from .pages import error_page
 from .redemption import par_required, redeem
+from .reports import hide_from_error_reports
 from .startup import require_migrated_tables
 
 log = logging.getLogger("django_oauth_par")
@@ -68,6 +69,10 @@ class PushedAuthorizationMiddleware(MiddlewareMixin):
         if not well_formed_query(request):
             # oauthlib raises on bad escapes and PostgreSQL on NUL characters: refuse them here.
             return error_page(request, ParError("invalid_request", "The query string is malformed."))
+        if "request_uri" in request.GET:
+            # The reference is in the URL itself: an error report of this request must hold none
+            # of it, and, once it is redeemed, none of the pushed values either.
+            hide_from_error_reports(request, request.GET.getlist("request_uri"))
         try:
             if "request_uri" not in request.GET:
                 return self.refuse_unpushed(request)
@@ -86,6 +91,7 @@ class PushedAuthorizationMiddleware(MiddlewareMixin):
         request.META["QUERY_STRING"] = query
         request.GET = QueryDict(query)
         setattr(request, PUSHED_ATTRIBUTE, pushed)
+        hide_from_error_reports(request, [value for _name, value in pushed.parameter_pairs])
         return None
 
     def refuse_unpushed(self, request: HttpRequest) -> HttpResponse | None:

@@ -207,3 +207,35 @@ def test_a_value_in_the_cause_of_the_exception_is_scrubbed():
     for report in (chosen.get_traceback_html(), chosen.get_traceback_text()):
         assert "while serving the request" in report
         assert_hidden(report, [PUSHED["login_hint"], REFERENCE])
+
+
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_a_failure_inside_the_authorization_view_reports_no_reference_and_no_pushed_value(
+    client, signed_in, confidential, captured, monkeypatch, method
+):
+    """A pushed request failing deep inside DOT's view, on the consent page and the consent POST."""
+    from oauth2_provider.oauth2_validators import OAuth2Validator
+
+    from .conftest import authorize_url, pushed_uri
+    from .test_authorize import csrf_for
+
+    uri = pushed_uri(client, **PUSHED)
+
+    def exploding(self: Any, *args: Any, **kwargs: Any) -> None:
+        request = args[-1] if args else None  # noqa: F841 - an oauthlib request full of pushed values
+        raise RuntimeError(f"validation blew up for {PUSHED['state']} and {uri}")
+
+    monkeypatch.setattr(OAuth2Validator, "validate_response_type", exploding)
+    signed_in.raise_request_exception = False
+    if method == "post":
+        data = {"csrfmiddlewaretoken": csrf_for(signed_in), "allow": "Authorize"}
+        response = signed_in.post(authorize_url(uri), data)
+    else:
+        response = signed_in.get(authorize_url(uri))
+    assert response.status_code == 500
+    assert captured.request is not None
+    for name, report in reports(captured.request, captured.exc_info).items():
+        if name.startswith("plain") or name.startswith("email"):
+            continue  # Django's own class, unaware of the request: see the README's advice
+        assert_hidden(report, [uri, *PUSHED.values()])
+    assert PushedRequest.objects.get().consumed_at is None
