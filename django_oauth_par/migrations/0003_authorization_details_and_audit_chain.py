@@ -11,7 +11,7 @@ from oauth2_provider.settings import oauth2_settings
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("oauth_par", "0005_client_policy_lifetime_push_and_redirect_patterns"),
+        ("oauth_par", "0002_client_policy_lifetime_push_and_redirect_patterns"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
         migrations.swappable_dependency(oauth2_settings.ACCESS_TOKEN_MODEL),
         migrations.swappable_dependency(oauth2_settings.APPLICATION_MODEL),

@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("oauth_par", "0003_client_keys_and_signed_request_objects"),
+        ("oauth_par", "0004_client_keys_and_signed_request_objects"),
     ]
 
     operations = [

@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("oauth_par", "0004_authorization_details_and_audit_chain"),
+        ("oauth_par", "0003_authorization_details_and_audit_chain"),
     ]
 
     operations = [
