@@ -154,7 +154,8 @@ class PrivateKeyJWTMixin:
     exactly as the PAR endpoint does (which uses this mixin whatever the setting), and
     hold every client to its one registered method: a key-based client presenting a
     secret, or a secret client presenting an assertion, is refused. Where the installed
-    DOT implements ``private_key_jwt`` itself, the mixin steps aside and DOT decides.
+    DOT implements ``private_key_jwt`` itself, DOT verifies assertions and methods, and
+    the mixin only holds DOT's endpoints to the FAPI 2.0 profile (keys only).
 
     A refusal's reason is left on the oauthlib request as ``par_error`` so the PAR
     endpoint can say why; DOT's endpoints answer their usual ``invalid_client``.
@@ -166,9 +167,12 @@ class PrivateKeyJWTMixin:
         return bool(super().client_authentication_required(request, *args, **kwargs))  # type: ignore[misc]
 
     def authenticate_client(self, request: OAuthlibRequest, *args: Any, **kwargs: Any) -> bool:
-        if dot_has_client_keys():
-            return bool(super().authenticate_client(request, *args, **kwargs))  # type: ignore[misc]
         presented = presented_method(request)
+        if dot_has_client_keys():
+            # DOT verifies the assertion and holds each client to its method; the profile is ours.
+            if not super().authenticate_client(request, *args, **kwargs):  # type: ignore[misc]
+                return False
+            return _holds_to_profile(request, presented)
         if presented == PRIVATE_KEY_JWT:
             return self._authenticate_by_assertion(request)
         if not super().authenticate_client(request, *args, **kwargs):  # type: ignore[misc]
@@ -180,7 +184,9 @@ class PrivateKeyJWTMixin:
     ) -> bool:
         if not super().authenticate_client_id(client_id, request, *args, **kwargs):  # type: ignore[misc]
             return False
-        return dot_has_client_keys() or _holds_to_registration(request, "none")
+        if dot_has_client_keys():
+            return _holds_to_profile(request, "none")
+        return _holds_to_registration(request, "none")
 
     def _authenticate_by_assertion(self, request: OAuthlibRequest) -> bool:
         if request.headers.get("Authorization") or request._params.get("client_secret") is not None:
@@ -210,10 +216,16 @@ class PrivateKeyJWTMixin:
         return True
 
 
-def _holds_to_registration(request: OAuthlibRequest, presented: str) -> bool:
+def _holds_to_profile(request: OAuthlibRequest, presented: str) -> bool:
     if fapi2() and presented not in FAPI2_AUTHENTICATION_METHODS:
         # The profile holds at DOT's endpoints as at the push: keys only, whatever the registration.
         request.par_error = refuse("This server accepts only private_key_jwt client authentication.")
+        return False
+    return True
+
+
+def _holds_to_registration(request: OAuthlibRequest, presented: str) -> bool:
+    if not _holds_to_profile(request, presented):
         return False
     settings = registration(request.client)
     if settings.accepts(presented, request.client.client_type):

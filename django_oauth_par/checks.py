@@ -295,14 +295,15 @@ def check_fapi2_profile(app_configs: Any = None, **kwargs: Any) -> list[CheckMes
                 "Remove the setting: the profile adds iss regardless, and the setting should say so.",
             )
         )
-    from .assertions import token_endpoint_accepts_assertions
+    from .assertions import PrivateKeyJWTMixin
 
-    if not token_endpoint_accepts_assertions():
+    # Also where DOT verifies private_key_jwt itself: only the mixin refuses secrets there.
+    if not issubclass(oauth2_settings.OAUTH2_VALIDATOR_CLASS, PrivateKeyJWTMixin):
         found.append(
             (
                 "OAUTH2_PROVIDER['OAUTH2_VALIDATOR_CLASS'] lacks PrivateKeyJWTMixin, so DOT's token endpoint "
-                "refuses private_key_jwt, the one method FAPI 2.0 leaves: clients could push but not "
-                "exchange their codes.",
+                "does not hold clients to private_key_jwt, the one method FAPI 2.0 leaves (and, on a DOT "
+                "without client keys of its own, refuses it: clients could push but not exchange codes).",
                 "Put django_oauth_par.assertions.PrivateKeyJWTMixin in front of your validator class "
                 "(see the README).",
             )

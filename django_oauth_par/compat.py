@@ -52,7 +52,6 @@ __all__ = [
     "OAuthLibMixin",
     "OAuthServerMetadataView",
     "OAuthToolkitError",
-    "dot_authenticates_client_assertions",
     "is_valid_resource_uri",
     "native_par_enabled",
 ]
@@ -85,15 +84,3 @@ class NativeParBypassMixin:
         # Not pushed: DOT's own "PAR required" flags still refuse a classic request, as before.
         return super()._handle_pushed_authorization_request(request)  # type: ignore[misc]
 
-
-def dot_authenticates_client_assertions() -> bool:
-    """Whether DOT itself authenticates ``private_key_jwt`` and ``client_secret_jwt`` (RFC 7523).
-
-    DOT >= 3.5 keeps each client's keys on the Application model (``token_endpoint_auth_method``,
-    ``client_jwks``, ``client_jwks_uri``) and judges a request that carries ``client_assertion``
-    by the assertion alone. Asked of the model in use, so a swapped Application counts too.
-    """
-    from oauth2_provider.models import get_application_model
-
-    fields = {field.name for field in get_application_model()._meta.get_fields()}
-    return {"token_endpoint_auth_method", "client_jwks", "client_jwks_uri"} <= fields

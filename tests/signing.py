@@ -9,9 +9,18 @@ import time
 import uuid
 from typing import Any
 
+import pytest
 from jwcrypto import jwk, jws
 
 from django_oauth_par.assertions import ASSERTION_TYPE as ASSERTION_TYPE
+from django_oauth_par.registration import dot_has_client_keys
+
+#: For tests of this app's own key verification, jwks_uri fetcher and admin key fields,
+#: which a DOT with client keys of its own replaces (its fields are then the one source of truth).
+only_where_this_app_verifies_keys = pytest.mark.skipif(
+    dot_has_client_keys(),
+    reason="DOT verifies private_key_jwt itself; covered by test_native_client_keys.py",
+)
 
 ISSUER = "http://testserver/o"
 TOKEN_ENDPOINT = "http://testserver/o/token/"
@@ -122,20 +131,21 @@ def make_key_client(
     Its public keys go where the installed DOT reads them: DOT's own Application fields
     when it has them, this app's policy otherwise.
     """
-    from django_oauth_par.models import ClientPolicy
-    from django_oauth_par.registration import dot_has_client_keys
-
     from .conftest import make_client
+
+    return register_keys(make_client(client_id, client_type=client_type), *keys, method=method, **policy)
+
+
+def register_keys(application: Any, *keys: jwk.JWK, method: str = "private_key_jwt", **policy: Any) -> Any:
+    """Register ``keys`` (and ``method``; "" keeps the client's secret) where the installed DOT reads them."""
+    from django_oauth_par.models import ClientPolicy
 
     jwks = public_set(*(keys or (private_key("EC"), private_key("RSA"), private_key("OKP"))))
     if dot_has_client_keys():
-        application = make_client(
-            client_id, client_type=client_type, token_endpoint_auth_method=method, client_jwks=jwks
-        )
+        application.token_endpoint_auth_method = method
+        application.client_jwks = jwks
+        application.save()
         ClientPolicy.objects.create(application=application, **policy)
         return application
-    application = make_client(client_id, client_type=client_type)
-    ClientPolicy.objects.create(
-        application=application, token_endpoint_auth_method=method, jwks=jwks, **policy
-    )
+    ClientPolicy.objects.create(application=application, token_endpoint_auth_method=method, jwks=jwks, **policy)
     return application

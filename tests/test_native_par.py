@@ -160,11 +160,11 @@ def test_private_key_jwt_push_uses_dots_own_client_keys(client, db):
 
     from jwcrypto import jwk, jwt
 
-    from django_oauth_par.compat import dot_authenticates_client_assertions
+    from django_oauth_par.registration import dot_has_client_keys
 
     from .conftest import make_client
 
-    assert dot_authenticates_client_assertions()
+    assert dot_has_client_keys()
     key = jwk.JWK.generate(kty="RSA", size=2048, kid="client-key")
     make_client(
         "jwt-client",

@@ -12,7 +12,7 @@ from django_oauth_par.models import ClientPolicy, PushedRequest
 
 from . import signing
 from .conftest import CHALLENGE, REDIRECT_URI, VERIFIER, auth_params, authorize_url, push
-from .signing import assertion, assertion_params, make_key_client, private_key, public_set, request_object
+from .signing import assertion, assertion_params, make_key_client, private_key, register_keys, request_object
 from .test_authorize import code_from, consent, exchange
 
 FORM = "application/x-www-form-urlencoded"
@@ -35,10 +35,7 @@ def object_params(client_id: str = "conf-client", **overrides: Any) -> dict[str,
 @pytest.fixture
 def signer(confidential: Any) -> Any:
     """The confidential client, authenticating with its secret and signing with its key."""
-    ClientPolicy.objects.create(
-        application=confidential, jwks=public_set(private_key("RSA"), private_key("EC"))
-    )
-    return confidential
+    return register_keys(confidential, private_key("RSA"), private_key("EC"), method="")
 
 
 def signed_push(http: Client, token: str, client_id: str = "conf-client", **beside: str) -> Any:
@@ -130,7 +127,7 @@ def test_the_client_id_inside_must_be_the_authenticated_client(client, signer, o
 
 
 def test_an_object_signed_by_another_clients_key_is_refused(client, signer, other_client):
-    ClientPolicy.objects.create(application=other_client, jwks=public_set(private_key("EC", "other")))
+    register_keys(other_client, private_key("EC", "other"), method="")
     token = request_object("conf-client", object_params(), private_key("EC", "other"))
     assert_refused(signed_push(client, token), match="kid")
 
