@@ -135,6 +135,15 @@ def unverified_issuer(token: str) -> str | None:
     return issuer if isinstance(issuer, str) else None
 
 
+def assertion_algorithms() -> list[str]:
+    """The algorithms a client assertion may be signed with: DOT's where DOT verifies them."""
+    if dot_has_client_keys():
+        from oauth2_provider.settings import oauth2_settings
+
+        return list(oauth2_settings.CLIENT_ASSERTION_PRIVATE_KEY_JWT_ALGS)
+    return list(par_settings.SIGNING_ALGORITHMS)
+
+
 def token_endpoint_accepts_assertions() -> bool:
     """Whether DOT's token endpoint accepts ``private_key_jwt``: natively, or through the mixin."""
     from oauth2_provider.settings import oauth2_settings
@@ -154,8 +163,9 @@ class PrivateKeyJWTMixin:
     exactly as the PAR endpoint does (which uses this mixin whatever the setting), and
     hold every client to its one registered method: a key-based client presenting a
     secret, or a secret client presenting an assertion, is refused. Where the installed
-    DOT implements ``private_key_jwt`` itself, DOT verifies assertions and methods, and
-    the mixin only holds DOT's endpoints to the FAPI 2.0 profile (keys only).
+    DOT implements ``private_key_jwt`` itself, DOT verifies assertions and the mixin
+    holds the rest (a secret or no authentication) to the registration in DOT's fields
+    and to the FAPI 2.0 profile.
 
     A refusal's reason is left on the oauthlib request as ``par_error`` so the PAR
     endpoint can say why; DOT's endpoints answer their usual ``invalid_client``.
@@ -169,10 +179,13 @@ class PrivateKeyJWTMixin:
     def authenticate_client(self, request: OAuthlibRequest, *args: Any, **kwargs: Any) -> bool:
         presented = presented_method(request)
         if dot_has_client_keys():
-            # DOT verifies the assertion and holds each client to its method; the profile is ours.
+            # DOT verifies assertions (and matches them to the client's JWT method); which secret
+            # method, if any, a client may use is still decided here, from DOT's field.
             if not super().authenticate_client(request, *args, **kwargs):  # type: ignore[misc]
                 return False
-            return _holds_to_profile(request, presented)
+            if presented == PRIVATE_KEY_JWT:
+                return _holds_to_profile(request, presented)
+            return _holds_to_registration(request, presented)
         if presented == PRIVATE_KEY_JWT:
             return self._authenticate_by_assertion(request)
         if not super().authenticate_client(request, *args, **kwargs):  # type: ignore[misc]
@@ -184,8 +197,6 @@ class PrivateKeyJWTMixin:
     ) -> bool:
         if not super().authenticate_client_id(client_id, request, *args, **kwargs):  # type: ignore[misc]
             return False
-        if dot_has_client_keys():
-            return _holds_to_profile(request, "none")
         return _holds_to_registration(request, "none")
 
     def _authenticate_by_assertion(self, request: OAuthlibRequest) -> bool:

@@ -83,4 +83,3 @@ class NativeParBypassMixin:
             return None
         # Not pushed: DOT's own "PAR required" flags still refuse a classic request, as before.
         return super()._handle_pushed_authorization_request(request)  # type: ignore[misc]
-

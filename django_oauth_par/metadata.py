@@ -9,7 +9,7 @@ from urllib.parse import urljoin
 from django.http import HttpRequest, HttpResponse
 from django.urls import NoReverseMatch, reverse
 
-from .assertions import token_endpoint_accepts_assertions
+from .assertions import assertion_algorithms, token_endpoint_accepts_assertions
 from .authorization_details import supported_types
 from .compat import ConnectDiscoveryInfoView, OAuthServerMetadataView
 from .conf import par_settings
@@ -53,7 +53,7 @@ def add_signing_metadata(document: dict[str, Any]) -> None:
                 document[name] = [*methods, *([PRIVATE_KEY_JWT] if PRIVATE_KEY_JWT not in methods else [])]
         known = document.get("token_endpoint_auth_signing_alg_values_supported") or []
         document["token_endpoint_auth_signing_alg_values_supported"] = list(
-            dict.fromkeys([*known, *algorithms])
+            dict.fromkeys([*known, *assertion_algorithms()])
         )
     document["request_parameter_supported"] = True
     document["request_object_signing_alg_values_supported"] = algorithms

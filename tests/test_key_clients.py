@@ -13,6 +13,7 @@ import pytest
 from django.test import Client, override_settings
 
 from django_oauth_par.models import ClientPolicy, PushedRequest
+from django_oauth_par.registration import dot_has_client_keys
 
 from . import signing
 from .conftest import (
@@ -27,7 +28,18 @@ from .conftest import (
     push,
 )
 from .keyserver import KeyServer, running
-from .signing import assertion, assertion_params, make_key_client, private_key, public_set
+from .signing import (
+    assertion,
+    assertion_params,
+    audience_dot_refuses,
+    make_key_client,
+    only_where_this_app_verifies_keys,
+    our_words,
+    private_key,
+    public_set,
+    register,
+    register_keys,
+)
 from .test_authorize import code_from, consent, page_forms
 
 FORM = "application/x-www-form-urlencoded"
@@ -54,6 +66,7 @@ def assert_invalid_client(response: Any, match: str = "") -> None:
 # --- private_key_jwt at the PAR endpoint ---------------------------------------------------------
 
 
+@only_where_this_app_verifies_keys
 @pytest.mark.parametrize(
     ("kind", "alg"), [("EC", "ES256"), ("RSA", "PS256"), ("RSA", "RS256"), ("OKP", "EdDSA")]
 )
@@ -65,7 +78,14 @@ def test_a_key_client_pushes_with_each_allowed_algorithm(client, db, kind, alg):
     assert response.status_code == 201, response.content
 
 
-@pytest.mark.parametrize("aud", [signing.ISSUER, signing.TOKEN_ENDPOINT, signing.PAR_ENDPOINT])
+@pytest.mark.parametrize(
+    "aud",
+    [
+        signing.ISSUER,
+        pytest.param(signing.TOKEN_ENDPOINT, marks=audience_dot_refuses),
+        signing.PAR_ENDPOINT,
+    ],
+)
 def test_the_issuer_the_token_endpoint_and_the_par_endpoint_are_each_accepted(client, db, aud):
     make_key_client()
     assert key_push(client, token=assertion("key-client", aud=aud)).status_code == 201
@@ -80,6 +100,7 @@ def test_the_issuer_each_document_announces_is_accepted(client, db, metadata):
     assert key_push(client, token=assertion("key-client", aud=issuer)).status_code == 201
 
 
+@audience_dot_refuses
 @pytest.mark.urls("tests.root_metadata_urls")
 def test_a_bare_root_metadata_documents_issuer_is_accepted_too(client, db):
     """Served at the bare root, DOT's RFC 8414 document names the origin as issuer."""
@@ -91,6 +112,7 @@ def test_a_bare_root_metadata_documents_issuer_is_accepted_too(client, db):
     assert refused.status_code == 401
 
 
+@only_where_this_app_verifies_keys
 def test_a_replayed_assertion_is_refused_and_stores_nothing(client, db):
     make_key_client()
     token = assertion("key-client", aud=signing.PAR_ENDPOINT)
@@ -99,6 +121,7 @@ def test_a_replayed_assertion_is_refused_and_stores_nothing(client, db):
     assert PushedRequest.objects.count() == 1
 
 
+@only_where_this_app_verifies_keys
 @pytest.mark.parametrize(
     ("overrides", "match"),
     [
@@ -147,10 +170,11 @@ def test_a_key_client_presenting_a_secret_is_refused(client, db):
     app = make_key_client()
     assert app.client_secret  # DOT gave it a secret anyway; it must not work
     assert_invalid_client(
-        push(client, auth_params(client_id="key-client"), "key-client", SECRET), "private_key_jwt"
+        push(client, auth_params(client_id="key-client"), "key-client", SECRET), our_words("private_key_jwt")
     )
     body = auth_params(client_id="key-client", client_secret=SECRET)
-    assert_invalid_client(push(client, body, secret=None), "private_key_jwt")
+    assert_invalid_client(push(client, body, secret=None), our_words("private_key_jwt"))
+    assert not PushedRequest.objects.exists()
 
 
 def test_a_key_client_presenting_nothing_is_refused(client, db):
@@ -159,14 +183,14 @@ def test_a_key_client_presenting_nothing_is_refused(client, db):
 
 
 def test_a_secret_client_presenting_an_assertion_is_refused(client, confidential):
-    ClientPolicy.objects.create(application=confidential, jwks=public_set(private_key("EC")))
+    register_keys(confidential, private_key("EC"), method="")
     response = key_push(client, "conf-client", token=assertion("conf-client", aud=signing.PAR_ENDPOINT))
-    assert_invalid_client(response, "not registered")
+    assert_invalid_client(response, our_words("not registered"))
     assert push(client, auth_params()).status_code == 201
 
 
 def test_a_secret_client_registered_for_basic_is_held_to_it(client, confidential):
-    ClientPolicy.objects.create(application=confidential, token_endpoint_auth_method="client_secret_basic")
+    register(confidential, "client_secret_basic")
     assert push(client, auth_params()).status_code == 201
     assert_invalid_client(push(client, auth_params(client_secret=SECRET), secret=None), "another")
 
@@ -182,7 +206,7 @@ def test_an_assertion_and_a_basic_header_together_are_refused(client, db):
 
 def test_a_public_client_presents_nothing(client, db):
     application = make_client("public-client", client_type="public")
-    ClientPolicy.objects.create(application=application, token_endpoint_auth_method="none")
+    register(application, "none")
     assert push(client, auth_params(client_id="public-client"), secret=None).status_code == 201
     token = assertion("public-client", aud=signing.PAR_ENDPOINT)
     assert_invalid_client(key_push(client, "public-client", token=token))
@@ -237,6 +261,7 @@ def test_racing_replays_of_one_assertion_store_exactly_one_push(transactional_db
 # --- keys from jwks_uri --------------------------------------------------------------------------
 
 
+@only_where_this_app_verifies_keys
 @override_settings(OAUTH2_PAR={"JWKS_URI_ALLOW_HTTP": True, "JWKS_FETCH_TIMEOUT": 1})
 def test_keys_from_jwks_uri_and_a_key_server_that_fails(client, transactional_db, key_server):
     application = make_client("uri-client")
@@ -256,6 +281,7 @@ def test_keys_from_jwks_uri_and_a_key_server_that_fails(client, transactional_db
     assert served.hits == 2
 
 
+@only_where_this_app_verifies_keys
 @override_settings(OAUTH2_PAR={"JWKS_URI_ALLOW_HTTP": True, "JWKS_FETCH_TIMEOUT": 1})
 @pytest.mark.parametrize(
     "behaviour",
@@ -338,12 +364,14 @@ def test_both_documents_announce_keys_and_request_objects(client, db, path, sett
     document = client.get(path).json()
     assert "private_key_jwt" in document["token_endpoint_auth_methods_supported"]
     assert "client_secret_basic" in document["token_endpoint_auth_methods_supported"]
-    assert document["token_endpoint_auth_signing_alg_values_supported"] == [
-        "RS256",
-        "PS256",
-        "ES256",
-        "EdDSA",
-    ]
+    # Announced: the algorithms whoever verifies assertions accepts, no more (DOT's take no EdDSA).
+    verified = ["RS256", "PS256", "ES256", "EdDSA"]
+    if dot_has_client_keys():
+        from oauth2_provider.settings import oauth2_settings
+
+        verified = list(oauth2_settings.CLIENT_ASSERTION_PRIVATE_KEY_JWT_ALGS)
+        assert "EdDSA" not in verified
+    assert document["token_endpoint_auth_signing_alg_values_supported"] == verified
     assert document["request_object_signing_alg_values_supported"] == ["RS256", "PS256", "ES256", "EdDSA"]
     assert document["request_parameter_supported"] is True
     assert "require_signed_request_object" not in document
@@ -354,6 +382,7 @@ def test_both_documents_announce_keys_and_request_objects(client, db, path, sett
     assert "none" not in document["request_object_signing_alg_values_supported"]
 
 
+@only_where_this_app_verifies_keys
 def test_private_key_jwt_is_not_announced_where_the_token_endpoint_lacks_it(client, db, settings):
     from oauth2_provider.settings import oauth2_settings
 
@@ -396,6 +425,7 @@ def admin_form(browser: Client, application: Any) -> tuple[str, dict[str, list[s
 PREFIX = "pushed_authorization_policy-0-"
 
 
+@only_where_this_app_verifies_keys
 def test_a_person_registers_a_key_client_in_the_admin(client, admin_browser):
     application = make_client("admin-key-client")
     url, data = admin_form(admin_browser, application)
@@ -412,6 +442,7 @@ def test_a_person_registers_a_key_client_in_the_admin(client, admin_browser):
     assert key_push(client, "admin-key-client", token=token).status_code == 201
 
 
+@only_where_this_app_verifies_keys
 def test_the_admin_refuses_a_private_key_and_never_shows_or_stores_it(admin_browser):
     application = make_client("admin-key-client")
     url, data = admin_form(admin_browser, application)
@@ -429,6 +460,7 @@ def test_the_admin_refuses_a_private_key_and_never_shows_or_stores_it(admin_brow
     assert stored is None or private_members["d"] not in stored.jwks
 
 
+@only_where_this_app_verifies_keys
 @override_settings(OAUTH2_PAR={"JWKS_URI_ALLOW_HTTP": True})
 def test_atomic_requests_do_not_keep_keys_from_being_fetched(
     client, transactional_db, key_server, monkeypatch
@@ -445,6 +477,7 @@ def test_atomic_requests_do_not_keep_keys_from_being_fetched(
     assert served.hits == 1
 
 
+@only_where_this_app_verifies_keys
 def test_a_person_adds_a_new_key_client_in_one_go(client, admin_browser):
     page = admin_browser.get("/admin/oauth2_provider/application/add/")
     assert page.status_code == 200
@@ -473,6 +506,7 @@ def test_a_person_adds_a_new_key_client_in_one_go(client, admin_browser):
     assert key_push(client, "added-key-client", token=token).status_code == 201
 
 
+@only_where_this_app_verifies_keys
 @override_settings(OAUTH2_PAR={"JWKS_URI_ALLOW_HTTP": True})
 def test_the_admin_shows_fetched_keys_without_fetching(client, transactional_db, key_server):
     from django.contrib.auth import get_user_model

@@ -47,6 +47,46 @@ def test_dot_authenticates_the_assertion_at_our_par_endpoint(client, db):
     assert key_push(client, "native-client", token).status_code == 401
 
 
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"key": private_key("EC", "unregistered")},
+        {"aud": "https://elsewhere.example/"},
+        {"iss": "other-client"},
+        {"exp": 1},
+        {"jti": None},
+        {"lifetime": 3600},
+    ],
+    ids=["wrong-key", "aud", "iss", "expired", "no-jti", "too-long"],
+)
+def test_dot_refuses_bad_assertions_at_our_par_endpoint(client, db, overrides):
+    """The attacks test_key_clients.py makes on this app's own verifier, made on DOT's."""
+    make_key_client("native-client", private_key("EC"))
+    claims = {"aud": signing.PAR_ENDPOINT, **overrides}
+    response = key_push(client, "native-client", assertion("native-client", **claims))
+    assert response.status_code == 401, response.content
+    assert response.json()["error"] == "invalid_client"
+    assert not PushedRequest.objects.exists()
+
+
+def test_a_secret_is_refused_from_a_key_client_at_the_push_and_at_dots_token_endpoint(client, db):
+    from urllib.parse import urlencode
+
+    from .conftest import SECRET, basic
+
+    make_key_client("native-client", private_key("EC"))
+    assert push(client, auth_params(client_id="native-client"), "native-client", SECRET).status_code == 401
+    body = auth_params(client_id="native-client", client_secret=SECRET)
+    assert push(client, body, secret=None).status_code == 401
+    assert not PushedRequest.objects.exists()
+    grant = urlencode({"grant_type": "client_credentials"})
+    form = "application/x-www-form-urlencoded"
+    answer = client.post(
+        "/o/token/", grant, content_type=form, HTTP_AUTHORIZATION=basic("native-client", SECRET)
+    )
+    assert answer.status_code == 401
+
+
 def test_keys_left_in_this_apps_fields_are_ignored(client, db):
     application = make_client("stale-client")
     ClientPolicy.objects.create(
