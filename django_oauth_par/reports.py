@@ -25,6 +25,7 @@ from urllib.parse import quote, quote_plus
 
 from django.http import HttpRequest
 from django.utils.html import escape
+from django.utils.safestring import SafeString
 from django.views.debug import ExceptionReporter, SafeExceptionReporterFilter
 
 #: Values shorter than this are not scrubbed from the final text: "code" or "S256" would
@@ -111,7 +112,9 @@ class HidingExceptionReporter(ExceptionReporter):
         data["request_GET_items"] = list(hiding._names_only(self.request.GET).items())
         # The URL without its query string, which holds the request_uri or the pushed values.
         request = self.request
-        data["request_insecure_uri"] = f"{request.scheme}://{request._get_raw_host()}{request.path}"
+        # The raw host, as Django's own report takes it: get_host() would raise on a bad Host header.
+        host = request._get_raw_host()  # type: ignore[attr-defined]
+        data["request_insecure_uri"] = f"{request.scheme}://{host}{request.path}"
         for key in ("exception_value", "exception_notes"):
             if key in data:
                 data[key] = hiding.scrub(str(data[key]))
@@ -120,16 +123,16 @@ class HidingExceptionReporter(ExceptionReporter):
                 frame["exc_cause"] = hiding.scrub(str(frame["exc_cause"]))
         return data
 
-    def get_traceback_html(self) -> str:
-        return self._scrubbed(super().get_traceback_html())
+    def get_traceback_html(self) -> SafeString:
+        return SafeString(self._scrubbed(super().get_traceback_html()))
 
-    def get_traceback_text(self) -> str:
-        return self._scrubbed(super().get_traceback_text())
+    def get_traceback_text(self) -> SafeString:
+        return SafeString(self._scrubbed(super().get_traceback_text()))
 
-    def _scrubbed(self, text: Any) -> Any:
+    def _scrubbed(self, text: str) -> str:
         # The last line of defence: whatever reached the page by a way not covered above.
         hiding = self.hiding
-        return text if hiding is None else type(text)(hiding.scrub(str(text)))
+        return text if hiding is None else str(hiding.scrub(text))
 
 
 def spellings(value: str) -> set[str]:
@@ -147,5 +150,5 @@ def hide_from_error_reports(request: HttpRequest, values: Iterable[str]) -> None
     if isinstance(current, HidingFilter):
         current.add(values)
     else:
-        request.exception_reporter_filter = HidingFilter(values)  # type: ignore[attr-defined]
-    request.exception_reporter_class = HidingExceptionReporter  # type: ignore[attr-defined]
+        request.exception_reporter_filter = HidingFilter(values)
+    request.exception_reporter_class = HidingExceptionReporter
