@@ -220,8 +220,21 @@ class OfferedLookupsOnly(admin.ModelAdmin):  # type: ignore[type-arg]  # not gen
         return offered
 
 
+class ReadOnlyAdmin(OfferedLookupsOnly):
+    """Nothing is added, changed or deleted here: these rows are records."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 @admin.register(PushedRequest)
-class PushedRequestAdmin(OfferedLookupsOnly):
+class PushedRequestAdmin(ReadOnlyAdmin):
     """Read-only: the reference and the pushed values are never shown, nor searchable."""
 
     list_display = (
@@ -248,26 +261,6 @@ class PushedRequestAdmin(OfferedLookupsOnly):
     @admin.display(description=_("parameter names"))
     def names(self, obj: PushedRequest) -> str:
         return ", ".join(obj.parameter_names)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
-class ReadOnlyAdmin(OfferedLookupsOnly):
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(AuditChain)
