@@ -50,7 +50,7 @@ def key_table(rows: list[KeyDescription]) -> str:
     )
 
 
-class ClientPolicyForm(forms.ModelForm):
+class ClientPolicyForm(forms.ModelForm):  # type: ignore[type-arg]  # not generic at run time
     """The client's allowed ``authorization_details`` types, chosen among those registered."""
 
     authorization_details_types = forms.MultipleChoiceField(
@@ -75,7 +75,7 @@ class ClientPolicyForm(forms.ModelForm):
         super().full_clean()
         if self.is_bound and self.has_error("jwks"):
             # The page is shown again with the error: never with a private key pasted by mistake.
-            data = self.data.copy()
+            data = self.data.copy()  # type: ignore[attr-defined]  # a QueryDict when bound by a POST
             data[self.add_prefix("jwks")] = ""
             self.data = data
 
@@ -105,7 +105,7 @@ class ClientPolicyInline(admin.StackedInline):  # type: ignore[type-arg]  # not 
     )
     readonly_fields = ("registered_keys", "recent_pushes")
 
-    def get_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> list[Any]:
         fields = list(super().get_fields(request, obj))
         if dot_has_client_keys():
             # DOT's own fields on this page hold the keys; two places to edit them would disagree.

@@ -32,7 +32,7 @@ from . import signals
 from .authorization_details import of_pushed_request
 from .conf import par_settings
 from .exceptions import ParError
-from .models import AuditChain, AuditEvent, PushedRequest
+from .models import CLIENT_ID_LENGTH, AuditChain, AuditEvent, PushedRequest
 from .signals import request_expired, request_pushed, request_redeemed, request_rejected
 
 log = logging.getLogger("django_oauth_par.audit")
@@ -107,7 +107,7 @@ def _emit(
         AuditEvent.objects.create(
             audit_id=audit_id,
             event=event,
-            client_id=(client_id or "")[: AuditEvent._meta.get_field("client_id").max_length],
+            client_id=(client_id or "")[:CLIENT_ID_LENGTH],
             user=user if getattr(user, "is_authenticated", False) else None,
             facts=digested({**facts, **recorded}),
         )

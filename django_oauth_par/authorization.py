@@ -15,7 +15,7 @@ import functools
 import json
 import logging
 from collections import Counter
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import parse_qsl, urlencode, urlparse
 
 from django.contrib.auth.views import redirect_to_login
@@ -44,7 +44,8 @@ from .validators import (
 )
 
 if TYPE_CHECKING:
-    _Base = AuthorizationView
+    from django.http.request import _ImmutableQueryDict
+    from oauth2_provider.views import AuthorizationView as _Base
 else:
     _Base = object
 
@@ -209,7 +210,7 @@ class PushedAuthorizationMixin(NativeParBypassMixin, _Base):
         return set(self.request.GET.get("prompt", "").split())
 
     @staticmethod
-    def without_prompt(query: QueryDict, value: str | None = None) -> QueryDict:
+    def without_prompt(query: QueryDict, value: str | None = None) -> _ImmutableQueryDict:
         result = query.copy()
         remaining = [v for v in result.get("prompt", "").split() if value is not None and v != value]
         if remaining:
@@ -217,7 +218,7 @@ class PushedAuthorizationMixin(NativeParBypassMixin, _Base):
         else:
             result.pop("prompt", None)
         result._mutable = False
-        return result
+        return cast("_ImmutableQueryDict", result)
 
     def login_prompt_satisfied(self) -> bool:
         assert self.pushed is not None
@@ -264,11 +265,12 @@ class PushedAuthorizationMixin(NativeParBypassMixin, _Base):
             _scopes, credentials = self.validate_authorization_request(self.request)
         except OAuthToolkitError as error:
             return self.error_response(error, application=None)
-        error = oauth2_errors.ConsentRequired(state=credentials.get("state"))
-        error.redirect_uri = credentials["redirect_uri"]
+        consent_required = oauth2_errors.ConsentRequired(state=credentials.get("state"))
+        consent_required.redirect_uri = credentials["redirect_uri"]
         assert self.pushed is not None
         return self.error_response(
-            OAuthToolkitError(error=error, redirect_uri=credentials["redirect_uri"]), self.pushed.application
+            OAuthToolkitError(error=consent_required, redirect_uri=credentials["redirect_uri"]),
+            self.pushed.application,
         )
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
@@ -338,13 +340,13 @@ def pushed_view_class(view_class: type[AuthorizationView]) -> type[Authorization
     )
 
 
-def pushed_query(pushed: PushedRequest) -> QueryDict:
+def pushed_query(pushed: PushedRequest) -> _ImmutableQueryDict:
     """The pushed parameters as an immutable QueryDict, repeats in their order."""
     query = QueryDict(mutable=True)
     for name, value in pushed.parameter_pairs:
         query.appendlist(name, value)
     query._mutable = False
-    return query
+    return cast("_ImmutableQueryDict", query)
 
 
 def authorization_outcome(location: str, redirect_uri: str) -> str:

@@ -343,7 +343,7 @@ class Settings:
         security=True,
     )
 
-    AUTHORIZATION_DETAILS_TYPES = Setting(
+    AUTHORIZATION_DETAILS_TYPES = Setting[dict[str, str | None]](
         {},
         AUTHORIZATION_DETAILS_TYPE_MAP,
         "The RFC 9396 `authorization_details` types accepted at push, each with an optional validator "

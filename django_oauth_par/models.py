@@ -23,6 +23,10 @@ AUTH_METHOD_CHOICES = [
 
 #: Every ``request_uri`` we issue starts with this (RFC 9126 §2.2).
 REQUEST_URI_PREFIX = "urn:ietf:params:oauth:request_uri:"
+#: Longest outcome stored: ``code`` or an OAuth error code; a site's own longer code is cut.
+OUTCOME_LENGTH = 64
+#: Longest client_id an audit event keeps (DOT's own column is as long).
+CLIENT_ID_LENGTH = 255
 
 
 def reference_digest(request_uri: str) -> str:
@@ -52,7 +56,9 @@ class PushedRequest(models.Model):
     expires_at = models.DateTimeField(_("expires"), db_index=True, editable=False)
     consumed_at = models.DateTimeField(_("consumed"), null=True, blank=True, editable=False)
     #: What the authorization response was: ``"code"`` or the error sent to the client.
-    outcome = models.CharField(_("outcome"), max_length=64, blank=True, default="", editable=False)
+    outcome = models.CharField(
+        _("outcome"), max_length=OUTCOME_LENGTH, blank=True, default="", editable=False
+    )
     #: When the user was sent to log in for a pushed ``prompt=login``. A login recorded in
     #: the session after this moment satisfies the prompt, so the user is asked only once.
     login_prompted_at = models.DateTimeField(null=True, blank=True, editable=False)
@@ -224,7 +230,7 @@ class ClientPolicy(models.Model):
         The push reads it for the client's policy and its keys; an instance lives for one
         request, so the row read once is the row of that request.
         """
-        remembered = getattr(application, "_oauth_par_policy", None)
+        remembered: tuple[ClientPolicy | None] | None = getattr(application, "_oauth_par_policy", None)
         if remembered is None:
             remembered = (cls.objects.filter(application_id=application.pk).first(),)
             application._oauth_par_policy = remembered
@@ -303,7 +309,7 @@ class AuditChain(models.Model):
         verbose_name=_("user"),
     )
     #: ``""`` while undecided, then ``"allowed"``, ``"denied"`` or the error sent to the client.
-    outcome = models.CharField(_("outcome"), max_length=64, blank=True, default="", db_index=True)
+    outcome = models.CharField(_("outcome"), max_length=OUTCOME_LENGTH, blank=True, default="", db_index=True)
     created_at = models.DateTimeField(_("pushed"), default=timezone.now, db_index=True, editable=False)
 
     class Meta:
@@ -326,7 +332,9 @@ class AuditEvent(models.Model):
     audit_id = models.UUIDField(_("audit id"), db_index=True)
     event = models.CharField(_("event"), max_length=32)
     at = models.DateTimeField(_("at"), default=timezone.now, db_index=True)
-    client_id = models.CharField(_("client id"), max_length=255, blank=True, default="", db_index=True)
+    client_id = models.CharField(
+        _("client id"), max_length=CLIENT_ID_LENGTH, blank=True, default="", db_index=True
+    )
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from . import audit
 from .exceptions import ParError
-from .models import REQUEST_URI_PREFIX, ClientPolicy, PushedRequest, reference_digest
+from .models import OUTCOME_LENGTH, REQUEST_URI_PREFIX, ClientPolicy, PushedRequest, reference_digest
 from .policy import par_required_for_every_client
 
 #: One message for unknown and foreign references, so a reference reveals nothing
@@ -106,7 +106,7 @@ def record_outcome(pushed: PushedRequest, outcome: str) -> None:
 
 def storable_outcome(outcome: str) -> str:
     """``outcome`` cut to what the column holds: an error code of a site's own may be longer."""
-    return outcome[: PushedRequest._meta.get_field("outcome").max_length]  # type: ignore[union-attr]
+    return outcome[:OUTCOME_LENGTH]
 
 
 def par_required(client_ids: Iterable[str]) -> bool:

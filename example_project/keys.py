@@ -18,7 +18,11 @@ def demo_signing_key(path: Path) -> str:
     return path.read_text()
 
 
-def demo_client_key(path: Path) -> str:
+#: Where the demo keeps its key-based client's private key: beside the settings, git-ignored.
+CLIENT_KEY_PATH = Path(__file__).resolve().parent / "jar-client.key"
+
+
+def demo_client_key(path: Path = CLIENT_KEY_PATH) -> str:
     """The private EC P-256 JWK of the demo's key-based client (private_key_jwt, JAR), as JSON.
 
     Made on first start and kept beside the settings, never committed; setup_demo registers its

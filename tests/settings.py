@@ -60,7 +60,11 @@ TEMPLATES = [
     },
 ]
 
-DATABASES = {"default": dj_database_url.parse(os.environ.get("DATABASE_URL") or "sqlite:///:memory:")}
+# SQLite in a file, never in memory, even before the test database replaces it: pytest-django's
+# live server decides whether to hand its threads the main thread's connection by asking whether
+# the database is in memory, and one SQLite connection shared by threads crashes the process.
+SQLITE_FILE = TMP / f"django_oauth_par_{os.getpid()}.sqlite3"
+DATABASES = {"default": dj_database_url.parse(os.environ.get("DATABASE_URL") or f"sqlite:///{SQLITE_FILE}")}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file, as every deployed SQLite is: in-memory test databases make concurrent
     # writers fail at once ("table is locked") instead of waiting their turn.

@@ -195,11 +195,9 @@ def pkce_pair() -> tuple[str, str]:
 
 
 def client_key() -> jwk.JWK:
-    from django.conf import settings
-
     from example_project.keys import demo_client_key
 
-    return jwk.JWK.from_json(demo_client_key(settings.BASE_DIR / "jar-client.key"))
+    return jwk.JWK.from_json(demo_client_key())
 
 
 def signed(claims: dict[str, Any], typ: str = "JWT") -> str:
