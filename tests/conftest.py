@@ -3,6 +3,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
+import uuid
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlparse
@@ -121,6 +122,29 @@ def redirect_params(response: Any) -> dict[str, str]:
     """The query parameters of a redirect to the client."""
     location = response["Location"]
     return {key: values[0] for key, values in parse_qs(urlparse(location).query).items()}
+
+
+def private_redis_cache(location: str) -> dict[str, Any]:
+    """A Redis cache entry of this test's own.
+
+    Its keys carry a fresh prefix, so test runs sharing one Redis (the version matrix runs two
+    suites at once) never see each other's counters or used ``jti`` values, and nothing needs
+    emptying: Django's ``clear()`` on Redis would empty the whole database under the other run.
+    """
+    return {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": location,
+        "KEY_PREFIX": f"test-{uuid.uuid4().hex}",
+    }
+
+
+def forget_redis_cache(entry: dict[str, Any]) -> None:
+    """Delete the keys a private_redis_cache() entry left behind."""
+    import redis
+
+    server = redis.Redis.from_url(entry["LOCATION"])
+    for key in server.scan_iter(match=f"{entry['KEY_PREFIX']}:*"):
+        server.delete(key)
 
 
 @pytest.fixture(autouse=True)

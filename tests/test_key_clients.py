@@ -25,6 +25,7 @@ from .conftest import (
     authorize_url,
     basic,
     make_client,
+    private_redis_cache,
     push,
 )
 from .keyserver import KeyServer, running
@@ -225,21 +226,20 @@ def redis_available() -> bool:
 
 
 @pytest.mark.parametrize(
-    "cache",
+    "backend",
     [
-        pytest.param({"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}, id="locmem"),
+        "locmem",
         pytest.param(
-            {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL},
-            id="redis",
-            marks=pytest.mark.skipif(not redis_available(), reason="no Redis at TEST_REDIS_URL"),
+            "redis", marks=pytest.mark.skipif(not redis_available(), reason="no Redis at TEST_REDIS_URL")
         ),
     ],
 )
-def test_racing_replays_of_one_assertion_store_exactly_one_push(transactional_db, cache):
+def test_racing_replays_of_one_assertion_store_exactly_one_push(transactional_db, backend):
+    if backend == "redis":
+        cache = private_redis_cache(REDIS_URL)
+    else:
+        cache = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     with override_settings(CACHES={"default": cache}):
-        from django.core.cache import caches
-
-        caches["default"].clear()
         make_key_client()
         token = assertion("key-client", aud=signing.PAR_ENDPOINT)
         statuses: list[int] = []

@@ -7,7 +7,9 @@ from collections import Counter
 from datetime import timedelta
 from typing import Any
 
+import django
 import pytest
+from django.db import connection
 from django.test import override_settings
 from django.utils import timezone
 from oauth2_provider.models import get_grant_model
@@ -54,7 +56,7 @@ def assert_refused(response: Any, status: int = 400, error: str = "invalid_reque
 # --- 9.4: one address cannot spend what belongs to a public client's other users --------------
 
 
-@override_settings(OAUTH2_PAR={"UNAUTHENTICATED_PUSH_RATE": "3/minute"})
+@override_settings(OAUTH2_PAR={"UNAUTHENTICATED_PUSH_RATE": "3/day"})
 def test_a_flood_without_credentials_is_limited_per_address(client, public):
     assert [public_push(client).status_code for _ in range(5)] == [201, 201, 201, 429, 429]
     refused = public_push(client)
@@ -64,7 +66,7 @@ def test_a_flood_without_credentials_is_limited_per_address(client, public):
 
 
 @override_settings(
-    OAUTH2_PAR={"UNAUTHENTICATED_PUSH_RATE": "3/minute", "UNAUTHENTICATED_PENDING_PER_ADDRESS": 100}
+    OAUTH2_PAR={"UNAUTHENTICATED_PUSH_RATE": "3/day", "UNAUTHENTICATED_PENDING_PER_ADDRESS": 100}
 )
 def test_an_ipv6_address_counts_as_its_whole_slash_64(client, public):
     addresses = [f"2001:db8:1:2::{n:x}" for n in range(1, 6)]
@@ -72,7 +74,7 @@ def test_an_ipv6_address_counts_as_its_whole_slash_64(client, public):
     assert public_push(client, "2001:db8:1:3::1").status_code == 201
 
 
-@override_settings(OAUTH2_PAR={"PUSH_RATE": "2/minute", "UNAUTHENTICATED_PUSH_RATE": "100/minute"})
+@override_settings(OAUTH2_PAR={"PUSH_RATE": "2/day", "UNAUTHENTICATED_PUSH_RATE": "100/day"})
 def test_push_rate_cannot_be_spent_for_a_public_client_by_one_address(client, public):
     assert {public_push(client).status_code for _ in range(10)} == {201}
     assert public_push(client, VISITOR).status_code == 201
@@ -120,6 +122,11 @@ def test_expired_unspent_pushes_make_room_and_do_not_pile_up(client, public):
     assert public_push(client, "192.0.2.30").status_code == 201
 
 
+@pytest.mark.skipif(
+    connection.vendor == "sqlite" and django.VERSION < (5, 1),
+    reason="SQLite before Django 5.1 cannot take the write lock up front, so concurrent writers get "
+    "'database is locked' (a 503), as the README says; the bound is held on PostgreSQL and newer Django",
+)
 @pytest.mark.django_db(transaction=True)
 @override_settings(
     OAUTH2_PAR={
@@ -160,9 +167,7 @@ def test_pushes_without_credentials_have_a_smaller_size_limit(client, confidenti
     assert PushedRequest.objects.filter(application=public).count() == 0
 
 
-@override_settings(
-    OAUTH2_PAR={"UNAUTHENTICATED_PUSH_RATE": "2/minute", "UNAUTHENTICATED_MAX_BODY_BYTES": 1024}
-)
+@override_settings(OAUTH2_PAR={"UNAUTHENTICATED_PUSH_RATE": "2/day", "UNAUTHENTICATED_MAX_BODY_BYTES": 1024})
 def test_a_public_clients_secret_does_not_lift_the_public_limits(client, db):
     """A public client cannot keep a secret (RFC 6749 §2.1): whoever presents it is limited alike."""
     public_client_with_secret("")
