@@ -115,12 +115,17 @@ def presents_assertion(parameters: Mapping[str, Any]) -> bool:
 
 def presented_method(request: OAuthlibRequest) -> str:
     """The RFC 7591 name of the authentication method an oauthlib request used."""
-    if presents_assertion(request._params):
+    return method_presented(request._params, request.headers.get("Authorization") or "")
+
+
+def method_presented(parameters: Mapping[str, Any], authorization: str) -> str:
+    """The RFC 7591 name of the authentication method that ``parameters`` and an ``Authorization``
+    header present (``none``: a bare client_id). The one rule, at the push and at DOT's endpoints."""
+    if presents_assertion(parameters):
         return PRIVATE_KEY_JWT
-    authorization = request.headers.get("Authorization") or ""
     if authorization.split(" ", 1)[0].lower() == "basic":
         return "client_secret_basic"
-    if request._params.get("client_secret") is not None:
+    if parameters.get("client_secret") is not None:
         return "client_secret_post"
     return "none"
 

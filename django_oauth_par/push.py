@@ -40,7 +40,7 @@ from oauthlib.common import Request as OAuthlibRequest
 from oauthlib.oauth2.rfc6749 import utils
 
 from . import audit, authorization_details, throttling
-from .assertions import ASSERTION_PARAMETERS
+from .assertions import ASSERTION_PARAMETERS, method_presented
 from .compat import is_valid_resource_uri
 from .conf import par_settings
 from .exceptions import ParError
@@ -133,14 +133,7 @@ def push(request: HttpRequest, core: OAuthLibCore) -> tuple[str, int]:
 
 def authentication_method(request: HttpRequest, pairs: list[tuple[str, str]]) -> str:
     """The client authentication method a push presents, by its RFC 7591 name (``none``: a bare client_id)."""
-    names = {name for name, _ in pairs}
-    if "client_assertion" in names:
-        return "private_key_jwt"
-    if "HTTP_AUTHORIZATION" in request.META:
-        return "client_secret_basic"
-    if "client_secret" in names:
-        return "client_secret_post"
-    return "none"
+    return method_presented(dict(pairs), request.META.get("HTTP_AUTHORIZATION", ""))
 
 
 def credentials_presented(request: HttpRequest, pairs: list[tuple[str, str]]) -> bool:
