@@ -32,6 +32,9 @@ class ParError(Exception):
         return {"error": self.error, "error_description": self.description}
 
 
+#: What a 401 invalid_client names (RFC 6749 §5.2): the scheme of client_secret_basic.
+INVALID_CLIENT_HEADERS = {"WWW-Authenticate": 'Basic realm="oauth"'}
+
 #: The answer when the database cannot serve a request (503).
 UNAVAILABLE = ParError(
     "temporarily_unavailable",

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .conf import par_settings
-from .exceptions import ParError
+from .exceptions import INVALID_CLIENT_HEADERS, ParError
 from .models import ClientPolicy
 
 FAPI2 = "fapi2"
@@ -20,7 +20,6 @@ FAPI2 = "fapi2"
 FAPI2_MAX_REQUEST_URI_LIFETIME = 599
 #: FAPI 2.0 allows private_key_jwt or mutual TLS; this app offers the first.
 FAPI2_AUTHENTICATION_METHODS = frozenset({"private_key_jwt"})
-INVALID_CLIENT_HEADERS = {"WWW-Authenticate": 'Basic realm="oauth"'}
 
 
 @dataclass(frozen=True)

@@ -43,7 +43,7 @@ from . import audit, authorization_details, throttling
 from .assertions import ASSERTION_PARAMETERS, method_presented
 from .compat import is_valid_resource_uri
 from .conf import par_settings
-from .exceptions import ParError
+from .exceptions import INVALID_CLIENT_HEADERS, ParError
 from .issuer import issuer_identifiers
 from .models import REQUEST_URI_PREFIX, PushedRequest, reference_digest
 from .policy import Policy, enforce_authentication, enforce_request, policy_of
@@ -65,7 +65,6 @@ END_USER_PARAMETERS = frozenset({"prompt"})
 PROMPT_VALUES = frozenset({"none", "login", "consent", "select_account", "create"})
 #: 256 bits of randomness in every reference (RFC 9126 §7.1 asks for enough to defeat guessing).
 REFERENCE_BYTES = 32
-INVALID_CLIENT_HEADERS = {"WWW-Authenticate": 'Basic realm="oauth"'}
 #: Pushed parameters that are URIs, and the error a malformed one gets (RFC 8707 §2: invalid_target).
 URI_PARAMETERS = {"redirect_uri": "invalid_request", "resource": "invalid_target"}
 ADDRESS_SALT = "django_oauth_par.push-address"
