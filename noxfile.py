@@ -53,10 +53,12 @@ def _expose_pyenv_pythons() -> None:
             continue
         candidates = sorted(glob.glob(str(root / "versions" / f"{version}.*" / "bin" / f"python{version}")))
         if candidates:
-            link = links / f"python{version}"
-            if link.is_symlink() or link.exists():
-                link.unlink()
-            link.symlink_to(candidates[-1])
+            # CI loads this file in two nox processes at once: build the link aside, then rename it
+            # over the old one, so neither process ever sees the name missing or taken.
+            spare = links / f".python{version}.{os.getpid()}"
+            spare.unlink(missing_ok=True)
+            spare.symlink_to(candidates[-1])
+            os.replace(spare, links / f"python{version}")
     os.environ["PATH"] = f"{links}{os.pathsep}{os.environ['PATH']}"
 
 
