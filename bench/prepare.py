@@ -152,7 +152,7 @@ def warmcold(cold_runs: int, warm_runs: int) -> dict[str, Any]:
 
 
 def fill(rows: int) -> dict[str, Any]:
-    """Insert ``rows`` expired, unconsumed pushed requests, copies of one row made by the ORM.
+    """Insert ``rows`` expired, unredeemed pushed requests, copies of one row made by the ORM.
 
     Copying a template row in SQL keeps every column (and any column added later) valid.
     """

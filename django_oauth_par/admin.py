@@ -242,15 +242,15 @@ class PushedRequestAdmin(ReadOnlyAdmin):
         "application",
         "created_at",
         "expires_at",
-        "consumed_at",
+        "redeemed_at",
         "status",
         "outcome",
         "names",
     )
-    list_filter = ("created_at", "consumed_at", "outcome")
+    list_filter = ("created_at", "redeemed_at", "outcome")
     list_select_related = ("application",)
     ordering = ("-created_at",)
-    fields = ("application", "created_at", "expires_at", "consumed_at", "status", "outcome", "names")
+    fields = ("application", "created_at", "expires_at", "redeemed_at", "status", "outcome", "names")
     readonly_fields = fields
     date_hierarchy = "created_at"
 

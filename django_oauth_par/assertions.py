@@ -48,7 +48,7 @@ def verify_client_assertion(
 ) -> None:
     """Accept ``assertion`` as proof that the caller holds a private key of ``client_id``.
 
-    Checked in this order, so that nothing unsigned can spend a ``jti``: the assertion
+    Checked in this order, so that nothing unsigned can use up a ``jti``: the assertion
     type; the signature (allow-listed algorithm, registered key); ``iss`` and ``sub``;
     ``aud``; ``exp``, ``nbf`` and ``iat``; then ``jti``, recorded as used.
     """

@@ -192,7 +192,7 @@ def redeemed(request: HttpRequest, pushed_request: PushedRequest, outcome: str) 
         _emit(
             "redeemed",
             request_redeemed,
-            "pushed authorization request spent",
+            "pushed authorization request redeemed",
             request,
             pushed_request,
             outcome=outcome,

@@ -34,7 +34,7 @@ from .logins import last_login_of
 from .models import PushedRequest
 from .pages import error_page
 from .policy import iss_in_authorization_responses
-from .redemption import claim, record_outcome
+from .redemption import record_outcome, redeem
 from .validators import (
     PushedApplicationMixin,
     RedirectUriPatternsMixin,
@@ -67,7 +67,7 @@ class PushedAuthorizationMixin(NativeParBypassMixin, _Base):
     def setup(self, request: HttpRequest, *args: Any, **kwargs: Any) -> None:
         super().setup(request, *args, **kwargs)
         self.pushed = getattr(request, PUSHED_ATTRIBUTE, None)
-        self.claimed = False
+        self.redeemed = False
         self.silent = False
         #: The consent form's hidden fields as stored, set by post() for get_form_kwargs().
         self.stored_form_data: dict[str, str] | None = None
@@ -140,9 +140,9 @@ class PushedAuthorizationMixin(NativeParBypassMixin, _Base):
             return super().create_authorization_response(request, scopes, credentials, allow)
         deferred: OAuthToolkitError | None = None
         with transaction.atomic(using=router.db_for_write(PushedRequest)):
-            # Claim and code are written together: a failed write leaves the request unspent,
-            # and a lost race never creates a grant.
-            self.claim("code")
+            # Redemption and code are written together: a failed write leaves the request
+            # unredeemed, and a lost race never creates a grant.
+            self.redeem("code")
             audit.decided(self.request, self.pushed, allow)
             try:
                 result = super().create_authorization_response(
@@ -151,7 +151,7 @@ class PushedAuthorizationMixin(NativeParBypassMixin, _Base):
             except FatalClientError:
                 raise
             except OAuthToolkitError as error:
-                # An error redirect to the client is a response too: the request stays spent.
+                # An error redirect to the client is a response too: the request stays redeemed.
                 deferred = error
                 record_outcome(self.pushed, error.oauthlib_error.error)
             else:
@@ -161,11 +161,11 @@ class PushedAuthorizationMixin(NativeParBypassMixin, _Base):
             raise deferred
         return result
 
-    def claim(self, outcome: str) -> None:
+    def redeem(self, outcome: str) -> None:
         assert self.pushed is not None
-        if not self.claimed:
-            claim(self.request, self.pushed, outcome)
-            self.claimed = True
+        if not self.redeemed:
+            redeem(self.request, self.pushed, outcome)
+            self.redeemed = True
 
     def redirect(self, redirect_to: str, application: Any) -> HttpResponse:
         if iss_in_authorization_responses():
@@ -175,10 +175,10 @@ class PushedAuthorizationMixin(NativeParBypassMixin, _Base):
             return super().redirect(redirect_to, application)
         # Every response sent to the client's redirect URI passes here, and only those.
         outcome = self.outcome_of(redirect_to)
-        if self.claimed:
+        if self.redeemed:
             record_outcome(self.pushed, outcome)
         else:
-            self.claim(outcome)
+            self.redeem(outcome)
         audit.redeemed(self.request, self.pushed, self.pushed.outcome)
         return super().redirect(redirect_to, application)
 
@@ -255,7 +255,7 @@ class PushedAuthorizationMixin(NativeParBypassMixin, _Base):
         if response is not None:
             return response
         response = super().get(request, *args, **kwargs)
-        if self.silent and not self.claimed:
+        if self.silent and not self.redeemed:
             # prompt=none forbids showing a consent page (OpenID Connect Core §3.1.2.1).
             return self.silent_failure()
         return response

@@ -69,13 +69,13 @@ def native_par_enabled() -> bool:
 
 
 class NativeParBypassMixin:
-    """Keeps DOT's own ``request_uri`` handling out of a request this app has redeemed.
+    """Keeps DOT's own ``request_uri`` handling out of a request this app has resolved.
 
     DOT >= 3.5 looks at ``request_uri`` and at its own "PAR required" flags in
     ``AuthorizationView.get()`` whatever ``PAR_ENABLED`` says. A request this app
-    has already redeemed carries the pushed parameters instead of a reference, so
-    DOT would refuse it for a client whose DOT-side flag is set. The redemption
-    has already decided; DOT is not asked again for a pushed request.
+    has already resolved carries the pushed parameters instead of a reference, so
+    DOT would refuse it for a client whose DOT-side flag is set. This app has
+    already decided; DOT is not asked again for a pushed request.
     """
 
     def _handle_pushed_authorization_request(self, request: Any) -> Any:

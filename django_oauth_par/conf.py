@@ -253,7 +253,7 @@ class Settings:
         "Pushes allowed per authenticated (confidential) client; past it `429` with `Retry-After`. A "
         "slot is taken for the client a push claims to be before its secret is hashed, and given back if "
         "authentication fails. Public clients' pushes count against `UNAUTHENTICATED_PUSH_RATE` "
-        "instead, so no one can spend this in their name. `None` turns it off.",
+        "instead, so no one can use this up in their name. `None` turns it off.",
         "60/minute",
         security=True,
     )
@@ -285,7 +285,7 @@ class Settings:
     UNAUTHENTICATED_PENDING_PER_ADDRESS = Setting(
         20,
         integer(1),
-        "Unexpired, unspent pushes without client authentication that one address may hold per client; "
+        "Unexpired, unredeemed pushes without client authentication that one address may hold per client; "
         "past it `429`.",
         5,
         security=True,
@@ -293,7 +293,7 @@ class Settings:
     UNAUTHENTICATED_PENDING_PER_CLIENT = Setting(
         1000,
         integer(1),
-        "Unspent pushes without client authentication a client may have stored at once (its expired "
+        "Unredeemed pushes without client authentication a client may have stored at once (its expired "
         "ones are deleted to make room); past it `429`.",
         200,
         security=True,

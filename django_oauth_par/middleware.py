@@ -2,7 +2,7 @@
 
 It never raises on client input: every refusal is an error page, and every other
 request passes through untouched. A pushed request is not answered here: the
-middleware redeems the reference, attaches the pushed request and lets Django call
+middleware resolves the reference, attaches the pushed request and lets Django call
 the site's own view function, so the site's decorators and the ``process_view`` of
 every later middleware apply to it exactly as to a classic request.
 """
@@ -27,7 +27,7 @@ from .binding import authorization_view_class, serve_pushed_requests
 from .exceptions import UNAVAILABLE, ParError
 from .metadata import add_par_metadata, is_metadata_view
 from .pages import error_page
-from .redemption import par_required, redeem
+from .redemption import par_required, resolve
 from .reports import hide_from_error_reports
 from .startup import require_migrated_tables
 
@@ -71,12 +71,12 @@ class PushedAuthorizationMiddleware(MiddlewareMixin):
             return error_page(request, ParError("invalid_request", "The query string is malformed."))
         if "request_uri" in request.GET:
             # The reference is in the URL itself: an error report of this request must hold none
-            # of it, and, once it is redeemed, none of the pushed values either.
+            # of it, and, once it is resolved, none of the pushed values either.
             hide_from_error_reports(request, request.GET.getlist("request_uri"))
         try:
             if "request_uri" not in request.GET:
                 return self.refuse_unpushed(request)
-            pushed = redeem(request)
+            pushed = resolve(request)
         except ParError as error:
             return error_page(request, error)
         except DatabaseError:

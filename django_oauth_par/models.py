@@ -54,7 +54,7 @@ class PushedRequest(models.Model):
     parameters = models.JSONField(_("parameters"), default=list, editable=False)
     created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
     expires_at = models.DateTimeField(_("expires"), db_index=True, editable=False)
-    consumed_at = models.DateTimeField(_("consumed"), null=True, blank=True, editable=False)
+    redeemed_at = models.DateTimeField(_("redeemed"), null=True, blank=True, editable=False)
     #: What the authorization response was: ``"code"`` or the error sent to the client.
     outcome = models.CharField(
         _("outcome"), max_length=OUTCOME_LENGTH, blank=True, default="", editable=False
@@ -77,11 +77,11 @@ class PushedRequest(models.Model):
         verbose_name = _("pushed authorization request")
         verbose_name_plural = _("pushed authorization requests")
         indexes = [
-            # Counting a client's unspent unauthenticated pushes, per address, at every such push.
+            # Counting a client's unredeemed unauthenticated pushes, per address, at every such push.
             models.Index(
                 fields=["application", "address_digest", "expires_at"],
-                condition=models.Q(consumed_at__isnull=True),
-                name="oauth_par_unspent_by_address",
+                condition=models.Q(redeemed_at__isnull=True),
+                name="oauth_par_pending_by_address",
             ),
         ]
         constraints = [
@@ -110,8 +110,8 @@ class PushedRequest(models.Model):
 
     @property
     def state(self) -> str:
-        if self.consumed_at is not None:
-            return "consumed"
+        if self.redeemed_at is not None:
+            return "redeemed"
         if self.is_expired():
             return "expired"
         return "pending"

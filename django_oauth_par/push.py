@@ -109,7 +109,7 @@ def push(request: HttpRequest, core: OAuthLibCore) -> tuple[str, int]:
     method = authentication_method(request, pairs) if authenticated else "none"
     try:
         if presented and not authenticated:
-            # Limited as a push without credentials, and PUSH_RATE is not spent.
+            # Limited as a push without credentials; it does not count against PUSH_RATE.
             throttling.release(push_slot)
             limit_unauthenticated_push(size, address)
         check_client_binding(pairs, client)
@@ -415,10 +415,10 @@ def address_digest(address: str) -> str:
 
 
 def hold_unauthenticated_slot(client: Any, address: str, now: Any) -> str:
-    """Make room for one more unspent push without client authentication, or refuse with 429.
+    """Make room for one more unredeemed push without client authentication, or refuse with 429.
 
     Anyone may push in a public client's name, so such pushes are bounded: per client,
-    ``UNAUTHENTICATED_PENDING_PER_CLIENT`` unspent rows at most (its expired unspent rows are
+    ``UNAUTHENTICATED_PENDING_PER_CLIENT`` unredeemed rows at most (its expired unredeemed rows are
     deleted to make room when it is reached), and per address ``UNAUTHENTICATED_PENDING_PER_ADDRESS``
     pending ones, so one address cannot take the client's whole allowance. Returns the
     address's digest for the new row. Runs in the caller's transaction.
@@ -431,10 +431,10 @@ def hold_unauthenticated_slot(client: Any, address: str, now: Any) -> str:
     locked = application_model.objects.select_for_update(no_key=features.has_select_for_no_key_update)
     list(locked.filter(pk=client.pk).values_list("pk"))
 
-    unspent = PushedRequest.objects.filter(
-        application=client, consumed_at__isnull=True, client_authenticated=False
+    unredeemed = PushedRequest.objects.filter(
+        application=client, redeemed_at__isnull=True, client_authenticated=False
     )
-    counts = unspent.aggregate(
+    counts = unredeemed.aggregate(
         total=Count("pk"), pending_here=Count("pk", filter=Q(address_digest=digest, expires_at__gt=now))
     )
     retry = {"Retry-After": str(par_settings.REQUEST_URI_LIFETIME)}
@@ -447,8 +447,8 @@ def hold_unauthenticated_slot(client: Any, address: str, now: Any) -> str:
         )
     limit = par_settings.UNAUTHENTICATED_PENDING_PER_CLIENT
     if counts["total"] >= limit:
-        unspent.filter(expires_at__lte=now).delete()
-        if unspent.count() >= limit:
+        unredeemed.filter(expires_at__lte=now).delete()
+        if unredeemed.count() >= limit:
             raise ParError(
                 "invalid_request",
                 "Too many pending pushed requests for this client. Try again later.",

@@ -1,7 +1,7 @@
-"""Redeeming a ``request_uri`` at the authorization endpoint.
+"""Resolving and redeeming a ``request_uri`` at the authorization endpoint.
 
-:func:`redeem` is the one place that decides whether a presented reference is
-usable, :func:`claim` the one place that spends it, and :func:`par_required`
+:func:`resolve` is the one place that decides whether a presented reference is
+usable, :func:`redeem` the one place that uses it up, and :func:`par_required`
 the one place that decides whether a request without a reference is refused.
 """
 
@@ -26,7 +26,7 @@ EXPIRED = "The request_uri has expired. Return to the application and start agai
 USED = "The request_uri has already been used. Return to the application and start again."
 
 
-def redeem(request: HttpRequest) -> PushedRequest:
+def resolve(request: HttpRequest) -> PushedRequest:
     """The pushed request that the query's ``client_id`` + ``request_uri`` refer to, still usable."""
     pushed, error = _find(request.GET)
     if error is None:
@@ -66,38 +66,36 @@ def _find(query: QueryDict) -> tuple[PushedRequest | None, ParError | None]:
     if pushed.application.client_id != client_ids[0]:
         # The owner's row stays out of the audit event: the presenter is someone else.
         return None, ParError("invalid_request_uri", UNKNOWN, reason="foreign_client")
-    if pushed.consumed_at is not None:
-        return pushed, ParError("invalid_request_uri", USED, reason="consumed")
+    if pushed.redeemed_at is not None:
+        return pushed, ParError("invalid_request_uri", USED, reason="redeemed")
     if pushed.is_expired():
         return pushed, ParError("invalid_request_uri", EXPIRED, reason="expired")
     return pushed, None
 
 
-def claim(request: HttpRequest, pushed: PushedRequest, outcome: str) -> None:
-    """Spend ``pushed`` on an authorization response; raise unless this call is the one that did.
+def redeem(request: HttpRequest, pushed: PushedRequest, outcome: str) -> None:
+    """Redeem ``pushed`` for an authorization response; raise unless this call is the one that did.
 
     A single conditional UPDATE decides the winner on every database, so exactly one
     of any number of racing requests gets to issue the authorization response.
     """
     now = timezone.now()
     outcome = storable_outcome(outcome)
-    spent = PushedRequest.objects.filter(pk=pushed.pk, consumed_at__isnull=True, expires_at__gt=now).update(
-        consumed_at=now, outcome=outcome
-    )
-    if spent != 1:
-        if PushedRequest.objects.filter(pk=pushed.pk, consumed_at__isnull=True).exists():
+    unredeemed = PushedRequest.objects.filter(pk=pushed.pk, redeemed_at__isnull=True, expires_at__gt=now)
+    if unredeemed.update(redeemed_at=now, outcome=outcome) != 1:
+        if PushedRequest.objects.filter(pk=pushed.pk, redeemed_at__isnull=True).exists():
             error = ParError("invalid_request_uri", EXPIRED, reason="expired")
             audit.expired(request, pushed)
         else:
             error = ParError("invalid_request_uri", USED, reason="raced")
         audit.rejected(request, "authorization", error, pushed)
         raise error
-    pushed.consumed_at = now
+    pushed.redeemed_at = now
     pushed.outcome = outcome
 
 
 def record_outcome(pushed: PushedRequest, outcome: str) -> None:
-    """Correct the outcome of a claimed request (its code creation ended in an error redirect)."""
+    """Correct the outcome of a redeemed request (its code creation ended in an error redirect)."""
     outcome = storable_outcome(outcome)
     if outcome != pushed.outcome:
         PushedRequest.objects.filter(pk=pushed.pk).update(outcome=outcome)

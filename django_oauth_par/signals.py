@@ -13,7 +13,7 @@ from django.dispatch import Signal
 
 #: A push was accepted.
 request_pushed = Signal()
-#: A pushed request was spent on an authorization response:
+#: A pushed request was redeemed for an authorization response:
 #: ``outcome`` (``"code"`` or the error sent to the client, such as ``"access_denied"``).
 request_redeemed = Signal()
 #: A push or a use of a reference was refused: ``stage`` (``"push"`` or ``"authorization"``),

@@ -135,7 +135,7 @@ def count_unauthenticated_push(address: str) -> None:
     """Count a push without client authentication against ``UNAUTHENTICATED_PUSH_RATE``.
 
     Anyone can push in a public client's name, so these are counted per address:
-    one address spends only its own allowance, never the client's.
+    one address uses up only its own allowance, never the client's.
     """
     rate = par_settings.UNAUTHENTICATED_PUSH_RATE
     if rate is not None:

@@ -91,7 +91,7 @@ class VerifiedSecretCacheMixin:
 
 
 class PushedApplicationMixin:
-    """Hands DOT's validator the client that redemption already loaded, saving it a query.
+    """Hands DOT's validator the client that resolving the reference already loaded, saving it a query.
 
     The authorization view sets :data:`pushed_application` while it serves a pushed
     request. DOT's ``_load_application`` then finds the client on the oauthlib request

@@ -50,11 +50,11 @@ def viewer(db: Any) -> Client:
 
 @pytest.fixture
 def rows(client: Client, confidential: Any) -> tuple[PushedRequest, PushedRequest]:
-    """Two pushes: one carries the marker and was spent, the other is pending."""
+    """Two pushes: one carries the marker and was redeemed, the other is pending."""
     for params in (auth_params(login_hint=MARKER, state=f"state-{MARKER}"), auth_params()):
         assert push(client, params).status_code == 201
     marked, plain = PushedRequest.objects.order_by("id")
-    PushedRequest.objects.filter(pk=marked.pk).update(consumed_at=timezone.now(), outcome="code")
+    PushedRequest.objects.filter(pk=marked.pk).update(redeemed_at=timezone.now(), outcome="code")
     return PushedRequest.objects.get(pk=marked.pk), plain
 
 
@@ -96,7 +96,7 @@ def test_every_offered_filter_works_for_a_viewer(viewer, rows):
     links = offered_links(page)
     assert any("outcome=code" in link for link in links)
     assert any("created_at__gte" in link for link in links)
-    assert any("consumed_at__isnull" in link for link in links)
+    assert any("redeemed_at__isnull" in link for link in links)
     for link in links:
         response = viewer.get(reverse(CHANGELIST) + link)
         assert response.status_code == 200, link
@@ -107,8 +107,8 @@ def test_offered_filters_filter(viewer, rows):
     marked, _plain = rows
     today = timezone.localtime(marked.created_at)
     assert listed(changelist(viewer, outcome="code")) == 1
-    assert listed(changelist(viewer, consumed_at__isnull="True")) == 1
-    assert listed(changelist(viewer, consumed_at__isnull="False")) == 1
+    assert listed(changelist(viewer, redeemed_at__isnull="True")) == 1
+    assert listed(changelist(viewer, redeemed_at__isnull="False")) == 1
     assert (
         listed(changelist(viewer, created_at__year=str(today.year), created_at__month=str(today.month))) == 2
     )
@@ -149,7 +149,7 @@ def forbidden_lookups(marked: PushedRequest) -> list[tuple[str, str]]:
         ("outcome__regex", "^c"),
         ("created_at__year__gte", "2000"),
         ("created_at__hour", "1"),
-        ("consumed_at__gt", "2000-01-01"),
+        ("redeemed_at__gt", "2000-01-01"),
     ]
 
 

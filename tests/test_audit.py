@@ -76,7 +76,7 @@ def test_rejections_carry_their_reason(client, browser, confidential, other_clie
     browser.get(authorize_url("urn:ietf:params:oauth:request_uri:nothing-like-it"))
     browser.get(authorize_url("https://attacker.example/request.jwt"))
     rejected = [kwargs for name, kwargs in events if name == "rejected"]
-    assert [event["reason"] for event in rejected] == ["consumed", "foreign_client", "unknown", "not_ours"]
+    assert [event["reason"] for event in rejected] == ["redeemed", "foreign_client", "unknown", "not_ours"]
     assert {event["stage"] for event in rejected} == {"authorization"}
     assert rejected[0]["pushed_request"] is not None
     assert rejected[1]["pushed_request"] is None  # the owner's row is not handed to a foreign presenter
@@ -144,7 +144,7 @@ HOSTILE_CLIENT_IDS = [
     "x outcome=code",
     'x" outcome="code',
     "x\noutcome=code",
-    'x\r\npushed authorization request spent client_id="victim" outcome="code"',
+    'x\r\npushed authorization request redeemed client_id="victim" outcome="code"',
     "\x1b[2J\x1b[31mred\x1b[0m",
     "a=b=c d=e",
     'back\\slash\\" reason="forged',

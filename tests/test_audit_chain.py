@@ -176,7 +176,7 @@ def test_a_replayed_reference_is_recorded_in_its_chain(client, browser, confiden
     _tokens, audit_id, request_uri, _code = login(client, browser)
     browser.get(authorize_url(request_uri))
     assert names(audit_id)[-1] == "rejected"
-    assert facts(audit_id, "rejected")["reason"] == "consumed"
+    assert facts(audit_id, "rejected")["reason"] == "redeemed"
 
 
 def test_a_classic_login_has_no_chain(client, browser, confidential):
@@ -331,10 +331,10 @@ def clear() -> str:
     return out.getvalue()
 
 
-def test_the_cleanup_removes_spent_requests_but_keeps_their_chains(client, browser, confidential):
+def test_the_cleanup_removes_redeemed_requests_but_keeps_their_chains(client, browser, confidential):
     _tokens, audit_id, _uri, _code = login(client, browser)
     output = clear()
-    assert "Deleted 1 consumed" in output
+    assert "Deleted 1 redeemed" in output
     assert not PushedRequest.objects.exists()
     assert names(audit_id) == FULL_LOGIN
     assert AuditChain.objects.filter(pk=audit_id).exists()

@@ -34,7 +34,7 @@ def test_prompt_login_cannot_be_skipped_by_posting_the_approval(client, signed_i
     # Having been sent to log in, but not having done it, still gets no code.
     assert_login_redirect(blind_post(signed_in, authorize_url(uri)), uri)
     assert not Grant.objects.exists()
-    assert PushedRequest.objects.get().consumed_at is None
+    assert PushedRequest.objects.get().redeemed_at is None
 
     back = log_in_through_form(signed_in, login_location)
     params = code_from(blind_post(signed_in, back["Location"]))
@@ -76,7 +76,7 @@ def test_head_is_handled_as_get(client, signed_in, confidential, db):
     uri = pushed_uri(client)
     head = signed_in.head(authorize_url(uri))
     assert head.status_code == 200 and head.content == b""
-    assert PushedRequest.objects.get().consumed_at is None  # showing the page spends nothing
+    assert PushedRequest.objects.get().redeemed_at is None  # showing the page redeems nothing
 
     make_client("skip-client", skip_authorization=True)
     uri = push(client, auth_params(client_id="skip-client"), client_id="skip-client").json()["request_uri"]

@@ -391,14 +391,14 @@ def test_extra_query_parameters_next_to_request_uri_are_ignored(client, browser,
 # Deny and replay ----------------------------------------------------------------------
 
 
-def test_deny_redirects_access_denied_and_consumes(client, signed_in, confidential):
+def test_deny_redirects_access_denied_and_redeems(client, signed_in, confidential):
     uri = pushed_uri(client, state="deny-state")
     params = code_from(consent(signed_in, authorize_url(uri), allow=False))
     assert params["error"] == "access_denied"
     assert params["state"] == "deny-state"
     assert "code" not in params
     assert not Grant.objects.exists()
-    assert PushedRequest.objects.get().consumed_at is not None
+    assert PushedRequest.objects.get().redeemed_at is not None
     assert_error_page(signed_in.get(authorize_url(uri)))
 
 
@@ -473,8 +473,8 @@ def test_unusable_references_get_an_error_page(
         assert_error_page(blind_post(browser, url))
     assert FetchRecorder.hits == []
     assert not Grant.objects.exists()
-    # None of this spent the real references.
-    assert PushedRequest.objects.filter(consumed_at__isnull=True).count() == 2
+    # None of this redeemed the real references.
+    assert PushedRequest.objects.filter(redeemed_at__isnull=True).count() == 2
     assert browser.get(authorize_url(own)).status_code == (200 if logged_in else 302)
 
 
@@ -642,7 +642,7 @@ def test_skip_authorization_issues_the_code_on_get(client, signed_in, skip_clien
     params = code_from(signed_in.get(authorize_url(uri, client_id="skip-client")))
     assert params["state"] == "st-skip"
     assert Grant.objects.get().application == skip_client
-    assert PushedRequest.objects.get().consumed_at is not None
+    assert PushedRequest.objects.get().redeemed_at is not None
     assert_error_page(signed_in.get(authorize_url(uri, client_id="skip-client")))
     assert Grant.objects.count() == 1
     assert exchange(client, params["code"], client_id="skip-client").status_code == 200

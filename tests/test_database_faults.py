@@ -91,7 +91,7 @@ def test_unreadable_pushed_requests_give_an_error_page(client, browser, confiden
     assert browser.get(authorize_url(request_uri)).status_code == 200
 
 
-def test_a_refused_claim_issues_no_code_and_spends_nothing(client, browser, confidential):
+def test_a_refused_redemption_issues_no_code_and_changes_nothing(client, browser, confidential):
     url = authorize_url(pushed_uri(client))
     page = browser.get(url)
     data = {**consent_fields(page), "allow": "Authorize"}
@@ -100,12 +100,12 @@ def test_a_refused_claim_issues_no_code_and_spends_nothing(client, browser, conf
     assert response.status_code == 503
     assert not response.has_header("Location")
     assert Grant.objects.count() == 0
-    assert PushedRequest.objects.get().consumed_at is None
+    assert PushedRequest.objects.get().redeemed_at is None
     code_from(consent(browser, url))  # the same request still completes afterwards
     assert Grant.objects.count() == 1
 
 
-def test_a_refused_code_leaves_the_request_unspent(client, browser, confidential):
+def test_a_refused_code_leaves_the_request_unredeemed(client, browser, confidential):
     url = authorize_url(pushed_uri(client))
     page = browser.get(url)
     data = {**consent_fields(page), "allow": "Authorize"}
@@ -114,7 +114,7 @@ def test_a_refused_code_leaves_the_request_unspent(client, browser, confidential
     assert response.status_code == 503
     assert not response.has_header("Location")
     assert Grant.objects.count() == 0
-    assert PushedRequest.objects.get().consumed_at is None  # the claim was rolled back with the code
+    assert PushedRequest.objects.get().redeemed_at is None  # the redemption was rolled back with the code
     code_from(consent(browser, url))
 
 

@@ -82,7 +82,7 @@ REGISTERED_REDIRECT_URIS = (REDIRECT_URI, OTHER_REDIRECT_URI)
 @dataclass
 class World:
     user: Any
-    #: (client_id, request_uri) pairs that were really issued and are unspent.
+    #: (client_id, request_uri) pairs that were really issued and are unredeemed.
     references: list[tuple[str, str]] = field(default_factory=list)
 
 

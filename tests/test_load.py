@@ -101,6 +101,6 @@ def test_race_and_soak_against_gunicorn(gunicorn: Server) -> None:
     assert soaked.completed == FLOWS, context
 
     assert PushedRequest.objects.count() == FLOWS + 1
-    assert not PushedRequest.objects.filter(consumed_at__isnull=True).exists()
+    assert not PushedRequest.objects.filter(redeemed_at__isnull=True).exists()
     call_command("clearpushedrequests", stdout=io.StringIO())
     assert not PushedRequest.objects.exists()

@@ -272,7 +272,7 @@ def test_an_invalid_limit_is_never_replaced_by_the_default(client, confidential)
 # --- clearpushedrequests -------------------------------------------------------------------------
 
 
-def make_row(application, *, expires_in=60, consumed=False):
+def make_row(application, *, expires_in=60, redeemed=False):
     now = timezone.now()
     return PushedRequest.objects.create(
         application=application,
@@ -280,7 +280,7 @@ def make_row(application, *, expires_in=60, consumed=False):
         parameters=[["state", "s"]],
         created_at=now - timedelta(seconds=120),
         expires_at=now + timedelta(seconds=expires_in),
-        consumed_at=now - timedelta(seconds=1) if consumed else None,
+        redeemed_at=now - timedelta(seconds=1) if redeemed else None,
     )
 
 
@@ -291,21 +291,21 @@ def clear(*args):
 
 
 def counts(output):
-    match = re.search(r"(\d+) consumed and (\d+) expired", output)
+    match = re.search(r"(\d+) redeemed and (\d+) expired", output)
     assert match, output
     return int(match.group(1)), int(match.group(2))
 
 
-def test_clear_deletes_consumed_and_expired_keeps_pending(confidential, other_client):
+def test_clear_deletes_redeemed_and_expired_keeps_pending(confidential, other_client):
     pending = [make_row(confidential), make_row(other_client, expires_in=3600)]
-    consumed = [make_row(confidential, consumed=True), make_row(other_client, consumed=True)]
-    consumed_and_expired = make_row(confidential, consumed=True, expires_in=-30)
+    redeemed = [make_row(confidential, redeemed=True), make_row(other_client, redeemed=True)]
+    redeemed_and_expired = make_row(confidential, redeemed=True, expires_in=-30)
     expired = [make_row(confidential, expires_in=-1), make_row(other_client, expires_in=-3600)]
     output = clear()
     assert counts(output) == (3, 2)
     remaining = set(PushedRequest.objects.values_list("pk", flat=True))
     assert remaining == {row.pk for row in pending}
-    gone = [*consumed, consumed_and_expired, *expired]
+    gone = [*redeemed, redeemed_and_expired, *expired]
     assert not PushedRequest.objects.filter(pk__in=[row.pk for row in gone]).exists()
 
 
@@ -314,7 +314,7 @@ def test_clear_on_real_pushes(client, confidential):
     assert len(set(uris)) == 3
     rows = list(PushedRequest.objects.order_by("pk"))
     PushedRequest.objects.filter(pk=rows[0].pk).update(expires_at=timezone.now() - timedelta(seconds=1))
-    PushedRequest.objects.filter(pk=rows[1].pk).update(consumed_at=timezone.now())
+    PushedRequest.objects.filter(pk=rows[1].pk).update(redeemed_at=timezone.now())
     assert counts(clear()) == (1, 1)
     assert list(PushedRequest.objects.values_list("pk", flat=True)) == [rows[2].pk]
 
@@ -326,7 +326,7 @@ def test_clear_with_nothing_to_do(confidential):
 
 
 def test_clear_twice_reports_zero_the_second_time(confidential):
-    make_row(confidential, consumed=True)
+    make_row(confidential, redeemed=True)
     make_row(confidential, expires_in=-5)
     assert counts(clear()) == (1, 1)
     assert counts(clear()) == (0, 0)
@@ -335,7 +335,7 @@ def test_clear_twice_reports_zero_the_second_time(confidential):
 @pytest.mark.parametrize("batch_size", ["1", "7"])
 def test_clear_in_small_batches(confidential, other_client, batch_size):
     for index in range(12):
-        make_row(confidential if index % 2 else other_client, consumed=True)
+        make_row(confidential if index % 2 else other_client, redeemed=True)
     for _ in range(13):
         make_row(confidential, expires_in=-10)
     pending = {make_row(other_client).pk for _ in range(5)}
@@ -345,7 +345,7 @@ def test_clear_in_small_batches(confidential, other_client, batch_size):
 
 def test_clear_batch_size_keyword(confidential):
     for _ in range(4):
-        make_row(confidential, consumed=True)
+        make_row(confidential, redeemed=True)
     out = StringIO()
     call_command("clearpushedrequests", batch_size=1, stdout=out)
     assert counts(out.getvalue()) == (4, 0)
@@ -354,7 +354,7 @@ def test_clear_batch_size_keyword(confidential):
 
 @pytest.mark.parametrize("batch_size", ["0", "-3"])
 def test_clear_rejects_non_positive_batch_size(confidential, batch_size):
-    make_row(confidential, consumed=True)
+    make_row(confidential, redeemed=True)
     make_row(confidential, expires_in=-10)
     with pytest.raises(CommandError):
         clear("--batch-size", batch_size)
@@ -362,7 +362,7 @@ def test_clear_rejects_non_positive_batch_size(confidential, batch_size):
 
 
 def test_clear_rejects_non_integer_batch_size(confidential):
-    make_row(confidential, consumed=True)
+    make_row(confidential, redeemed=True)
     with pytest.raises(CommandError):
         clear("--batch-size", "ten")
     assert PushedRequest.objects.count() == 1
@@ -443,12 +443,12 @@ def test_admin_change_page_shows_names_not_values(admin_http, pushed):
     assert_nothing_pushed_shown(html, request_uri, row)
 
 
-def test_admin_changelist_shows_consumed_state(admin_http, pushed):
+def test_admin_changelist_shows_redeemed_state(admin_http, pushed):
     _request_uri, row = pushed
-    PushedRequest.objects.filter(pk=row.pk).update(consumed_at=timezone.now())
+    PushedRequest.objects.filter(pk=row.pk).update(redeemed_at=timezone.now())
     response = admin_http.get(reverse("admin:oauth_par_pushedrequest_changelist"))
     assert response.status_code == 200
-    assert cell(response.content.decode(), r'<td class="field-status">(.*?)</td>') == "consumed"
+    assert cell(response.content.decode(), r'<td class="field-status">(.*?)</td>') == "redeemed"
 
 
 def test_admin_cannot_add(admin_http, db):
@@ -477,11 +477,11 @@ def test_admin_cannot_change(admin_http, pushed):
     _request_uri, row = pushed
     response = admin_http.post(
         reverse("admin:oauth_par_pushedrequest_change", args=[row.pk]),
-        {"consumed_at_0": "2000-01-01", "consumed_at_1": "00:00:00"},
+        {"redeemed_at_0": "2000-01-01", "redeemed_at_1": "00:00:00"},
     )
     assert response.status_code == 403
     row.refresh_from_db()
-    assert row.consumed_at is None
+    assert row.redeemed_at is None
 
 
 def test_admin_requires_staff(client, pushed):

@@ -107,7 +107,7 @@ def test_a_flood_neither_locks_out_another_address_nor_grows_the_table(client, p
         "UNAUTHENTICATED_PENDING_PER_CLIENT": 5,
     }
 )
-def test_expired_unspent_pushes_make_room_and_do_not_pile_up(client, public):
+def test_expired_unredeemed_pushes_make_room_and_do_not_pile_up(client, public):
     for n in range(10):
         public_push(client, f"192.0.2.{n}")
     assert PushedRequest.objects.count() == 5
@@ -390,7 +390,7 @@ def test_a_client_secret_never_appears_in_a_refusal(client, confidential):
 
 
 def test_the_query_budget_of_a_push_without_credentials(client, public, django_assert_num_queries, settings):
-    # Client, policy, then in one savepoint: lock the client's row, count its unspent pushes, insert.
+    # Client, policy, then in one savepoint: lock the client's row, count its unredeemed pushes, insert.
     # (The audit chain's own writes are counted in test_query_budget.)
     settings.OAUTH2_PAR = {**settings.OAUTH2_PAR, "AUDIT_TRAIL": False}
     public_push(client, VISITOR)  # the first request of a process also checks the tables once

@@ -82,7 +82,7 @@ def assert_one_code(results: list[Any]) -> None:
         assert "invalid_request_uri" in response.content.decode()
 
     assert Grant.objects.count() == 1
-    assert PushedRequest.objects.get().consumed_at is not None
+    assert PushedRequest.objects.get().redeemed_at is not None
 
 
 def test_racing_consent_posts_issue_exactly_one_code(confidential, user):

@@ -238,4 +238,4 @@ def test_a_failure_inside_the_authorization_view_reports_no_reference_and_no_pus
         if name.startswith("plain") or name.startswith("email"):
             continue  # Django's own class, unaware of the request: see the README's advice
         assert_hidden(report, [uri, *PUSHED.values()])
-    assert PushedRequest.objects.get().consumed_at is None
+    assert PushedRequest.objects.get().redeemed_at is None

@@ -3,7 +3,7 @@ changes where a request comes from and nothing else).
 
 Each route of ``tests/protected_urls.py`` wraps DOT's authorization view in one protection;
 every test attacks a pushed request through it by GET, HEAD and a blind consent POST, and
-checks that no code is issued and the reference stays unspent wherever the protection refuses.
+checks that no code is issued and the reference stays unredeemed wherever the protection refuses.
 """
 
 from __future__ import annotations
@@ -57,9 +57,9 @@ def classic(route: str) -> str:
     return f"/{route}/authorize/?" + urlencode(auth_params())
 
 
-def assert_unspent(request_uri_count: int = 1) -> None:
+def assert_unredeemed(request_uri_count: int = 1) -> None:
     assert not Grant.objects.exists()
-    assert PushedRequest.objects.filter(consumed_at__isnull=True).count() == request_uri_count
+    assert PushedRequest.objects.filter(redeemed_at__isnull=True).count() == request_uri_count
 
 
 def next_of(response: Any) -> dict[str, list[str]]:
@@ -78,7 +78,7 @@ def test_user_passes_test_refuses_a_pushed_request_as_it_refuses_a_classic_one(c
         assert next_of(response) == {"client_id": ["conf-client"], "request_uri": [uri]}
     blind = blind_post(browser, url("staff", uri))
     assert blind.status_code == 302 and urlparse(blind["Location"]).path == LOGIN_PATH
-    assert_unspent()
+    assert_unredeemed()
 
     # The same request, once the user is staff, goes through.
     get_user_model().objects.filter(username="alice").update(is_staff=True)
@@ -91,7 +91,7 @@ def test_permission_required_refuses_get_head_and_post(client, browser, confiden
     assert browser.get(url("perm", uri)).status_code == 403
     assert browser.head(url("perm", uri)).status_code == 403
     assert blind_post(browser, url("perm", uri)).status_code == 403
-    assert_unspent()
+    assert_unredeemed()
 
     user.user_permissions.add(Permission.objects.get(codename="view_user"))
     assert "code" in code_from(consent(browser, url("perm", uri)))
@@ -106,7 +106,7 @@ def test_second_factor_is_asked_for_and_its_next_carries_only_the_reference(clie
     assert mark not in response["Location"]
     assert next_of(response) == {"client_id": ["conf-client"], "request_uri": [uri]}
     assert blind_post(browser, url("second-factor", uri))["Location"].startswith(protected_urls.VERIFY_PATH)
-    assert_unspent()
+    assert_unredeemed()
 
     session = browser.session
     session["second_factor_verified"] = True
@@ -131,7 +131,7 @@ def test_rate_limiter_counts_pushed_requests(client, browser, confidential):
         assert browser.get(url("limited", uri)).status_code == 200
     assert browser.get(url("limited", uri)).status_code == 429
     assert blind_post(browser, url("limited", uri)).status_code == 429
-    assert_unspent()
+    assert_unredeemed()
 
 
 def test_a_later_middlewares_process_view_applies(client, confidential, user):
@@ -146,7 +146,7 @@ def test_a_later_middlewares_process_view_applies(client, confidential, user):
         assert browser.get(url("o", uri)).status_code == 403
         assert browser.head(url("o", uri)).status_code == 403
         assert browser.post(url("o", uri), {**fields, "allow": "Authorize"}).status_code == 403
-    assert_unspent()
+    assert_unredeemed()
 
 
 def test_a_view_class_that_composes_the_mixin_itself_works(client, browser, confidential):
@@ -175,7 +175,7 @@ def test_an_unreachable_view_class_is_refused_at_run_time_never_served(client, b
     assert response.status_code == 500
     assert "not set up to serve pushed" in response.content.decode()
     assert blind_post(browser, url("class-only", uri)).status_code == 500
-    assert_unspent()
+    assert_unredeemed()
 
 
 def test_the_example_project_passes_the_check():

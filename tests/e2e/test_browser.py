@@ -130,7 +130,7 @@ def test_nothing_pushed_reaches_the_browser(page, site, shots):
 
 
 def test_reload_then_back_button_gets_an_error_page(page, site, shots):
-    """Reloading the consent page is fine; after the code is issued the reference is spent."""
+    """Reloading the consent page is fine; after the code is issued the reference is redeemed."""
     page.goto(f"{site}/")
     with page.expect_navigation():
         page.click("#sign-in")

@@ -29,7 +29,7 @@ def delete_in_batches(queryset: QuerySet[Any], batch_size: int) -> int:
 
 class Command(BaseCommand):
     help = (
-        "Delete pushed authorization requests that are consumed or expired, audit events older than "
+        "Delete pushed authorization requests that are redeemed or expired, audit events older than "
         "AUDIT_RETENTION_DAYS, and granted authorizations whose code and tokens are gone. Safe to run "
         "from cron."
     )
@@ -43,11 +43,11 @@ class Command(BaseCommand):
         if batch_size < 1:
             raise CommandError("--batch-size must be at least 1.")
         now = timezone.now()
-        consumed = delete_in_batches(PushedRequest.objects.filter(consumed_at__isnull=False), batch_size)
+        redeemed = delete_in_batches(PushedRequest.objects.filter(redeemed_at__isnull=False), batch_size)
         expired = delete_in_batches(
-            PushedRequest.objects.filter(consumed_at__isnull=True, expires_at__lte=now), batch_size
+            PushedRequest.objects.filter(redeemed_at__isnull=True, expires_at__lte=now), batch_size
         )
-        self.stdout.write(f"Deleted {consumed} consumed and {expired} expired pushed authorization requests.")
+        self.stdout.write(f"Deleted {redeemed} redeemed and {expired} expired pushed authorization requests.")
         # The audit chain outlives the requests: its rows stay for the retention period.
         cutoff = now - timedelta(days=par_settings.AUDIT_RETENTION_DAYS)
         events = delete_in_batches(AuditEvent.objects.filter(at__lt=cutoff), batch_size)
