@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from oauth2_provider.oauth2_validators import OAuth2Validator
 
-from django_oauth_par.validators import VerifiedSecretCacheMixin
+from django_oauth_par.secret_cache import VerifiedSecretCacheMixin
 
 
 class CachedSecretValidator(VerifiedSecretCacheMixin, OAuth2Validator):

@@ -11,9 +11,7 @@ browser (login redirects, ``prompt`` handling, the site's decorators) sees only
 from __future__ import annotations
 
 import copy
-import functools
 import json
-import logging
 from collections import Counter
 from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import parse_qsl, urlencode, urlparse
@@ -27,21 +25,17 @@ from oauth2_provider.settings import oauth2_settings
 from oauthlib.oauth2.rfc6749 import errors as oauth2_errors
 
 from . import audit, authorization_details, granted
-from .compat import AllowForm, AuthorizationView, FatalClientError, NativeParBypassMixin, OAuthToolkitError
-from .exceptions import UNAVAILABLE, ParError
+from .compat import AllowForm, FatalClientError, NativeParBypassMixin, OAuthToolkitError
+from .exceptions import ParError, database_unavailable
 from .issuer import issuer_identifier, with_issuer
 from .logins import last_login_of
+from .mixins import with_mixin
 from .models import PushedRequest
 from .pages import error_page
 from .policy import iss_in_authorization_responses
+from .pushed_client import PushedApplicationMixin, pushed_application
 from .redemption import record_outcome, redeem
-from .validators import (
-    PushedApplicationMixin,
-    RedirectUriPatternsMixin,
-    patterns_client,
-    pushed_application,
-    with_mixin,
-)
+from .redirect_patterns import RedirectUriPatternsMixin, patterns_client
 
 if TYPE_CHECKING:
     from django.http.request import _ImmutableQueryDict
@@ -49,7 +43,6 @@ if TYPE_CHECKING:
 else:
     _Base = object
 
-log = logging.getLogger("django_oauth_par")
 
 #: The request attribute under which the middleware hands the view its pushed request.
 PUSHED_ATTRIBUTE = "pushed_authorization_request"
@@ -101,8 +94,7 @@ class PushedAuthorizationMixin(NativeParBypassMixin, _Base):
         except ParError as error:
             return error_page(request, error)
         except DatabaseError:
-            log.exception("authorization request failed: database error")
-            return error_page(request, UNAVAILABLE)
+            return error_page(request, database_unavailable("authorization request"))
         finally:
             patterns_client.reset(patterns)
             granted.serving.reset(serving)
@@ -328,16 +320,6 @@ class PushedAuthorizationMixin(NativeParBypassMixin, _Base):
                 data.setlist(name, [stored[name]] if stored[name] else [])
             kwargs["data"] = data
         return kwargs
-
-
-@functools.cache
-def pushed_view_class(view_class: type[AuthorizationView]) -> type[AuthorizationView]:
-    """``view_class`` with :class:`PushedAuthorizationMixin` in front, made once per class."""
-    return type(
-        view_class.__name__,
-        (PushedAuthorizationMixin, view_class),
-        {"__module__": view_class.__module__, "__qualname__": view_class.__qualname__},
-    )
 
 
 def pushed_query(pushed: PushedRequest) -> _ImmutableQueryDict:

@@ -24,8 +24,9 @@ from collections.abc import Callable, Iterator
 from types import CellType
 from typing import Any
 
-from .authorization import PushedAuthorizationMixin, pushed_view_class
+from .authorization import PushedAuthorizationMixin
 from .compat import AuthorizationView
+from .mixins import with_mixin
 
 #: The name ``View.as_view()`` gives the class in the closure of the function it returns.
 CLASS_VARIABLE = "cls"
@@ -92,6 +93,6 @@ def serve_pushed_requests(view_func: Callable[..., Any]) -> bool:
         if cell is not None:
             captured = cell.cell_contents
             if not issubclass(captured, PushedAuthorizationMixin):
-                cell.cell_contents = pushed_view_class(captured)
+                cell.cell_contents = with_mixin(captured, PushedAuthorizationMixin)
             return True
     return False

@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
+
+log = logging.getLogger("django_oauth_par")
 
 
 class ParError(Exception):
@@ -42,3 +45,13 @@ UNAVAILABLE = ParError(
     503,
     reason="database_error",
 )
+
+
+def database_unavailable(what: str) -> ParError:
+    """The answer to a database fault while serving ``what``; the fault is logged, with its traceback.
+
+    Call it from the ``except DatabaseError`` clause that handles the fault. The log line names
+    what failed, never the request's values.
+    """
+    log.exception("%s failed: database error", what)
+    return UNAVAILABLE

@@ -24,7 +24,7 @@ from django.utils.deprecation import MiddlewareMixin
 from . import audit
 from .authorization import PUSHED_ATTRIBUTE, short_query
 from .binding import authorization_view_class, serve_pushed_requests
-from .exceptions import UNAVAILABLE, ParError
+from .exceptions import ParError, database_unavailable
 from .metadata import add_par_metadata, is_metadata_view
 from .pages import error_page
 from .redemption import par_required, resolve
@@ -80,8 +80,7 @@ class PushedAuthorizationMiddleware(MiddlewareMixin):
         except ParError as error:
             return error_page(request, error)
         except DatabaseError:
-            log.exception("authorization request failed: database error")
-            return error_page(request, UNAVAILABLE)
+            return error_page(request, database_unavailable("authorization request"))
         if not servable:
             log.error("the authorization view %r cannot serve pushed requests (oauth_par.E006)", view_func)
             return error_page(request, CANNOT_SERVE)

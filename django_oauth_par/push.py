@@ -47,10 +47,11 @@ from .exceptions import INVALID_CLIENT_HEADERS, ParError
 from .issuer import issuer_identifiers
 from .models import REQUEST_URI_PREFIX, PushedRequest, reference_digest
 from .policy import Policy, enforce_authentication, enforce_request, policy_of
+from .redirect_patterns import patterns_client
 from .registration import registration
 from .reports import hide_from_error_reports
 from .request_objects import request_object_parameters
-from .validators import patterns_client, secret_checked
+from .secret_cache import secret_checked
 
 if TYPE_CHECKING:
     from .compat import OAuthLibCore

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from contextvars import ContextVar
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
 WILDCARD = "*"
@@ -131,3 +133,29 @@ def _is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+class RedirectUriPatternsMixin:
+    """Accepts an unregistered redirect URI that the client's patterns allow (RFC 9126 §2.4).
+
+    Only while :data:`patterns_client` names the client: the PAR endpoint sets it for a push
+    that carried client authentication, and the authorization view for a request pushed
+    that way. Classic requests never see it, and the patterns are read again at the
+    authorization endpoint, so a pattern removed after the push takes effect at once.
+    """
+
+    def validate_redirect_uri(
+        self, client_id: str, redirect_uri: str, request: Any, *args: Any, **kwargs: Any
+    ) -> bool:
+        if super().validate_redirect_uri(client_id, redirect_uri, request, *args, **kwargs):  # type: ignore[misc]
+            return True
+        client = patterns_client.get()
+        if client is None or client.client_id != client_id:
+            return False
+        from .policy import policy_of
+
+        return allowed_by(policy_of(client).redirect_uri_patterns, redirect_uri)
+
+
+#: The client whose redirect URI patterns apply to the request being served, if any.
+patterns_client: ContextVar[Any] = ContextVar("patterns_client", default=None)

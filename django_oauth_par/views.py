@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from django.db import DatabaseError, transaction
@@ -13,10 +12,12 @@ from django.views.decorators.debug import sensitive_post_parameters
 from . import audit
 from .assertions import PrivateKeyJWTMixin
 from .compat import OAuthLibMixin
-from .exceptions import UNAVAILABLE, ParError
+from .exceptions import ParError, database_unavailable
+from .mixins import with_mixin
 from .push import push
+from .redirect_patterns import RedirectUriPatternsMixin
 from .reports import hide_from_error_reports
-from .validators import RedirectUriPatternsMixin, VerifiedSecretCacheMixin, with_mixin
+from .secret_cache import VerifiedSecretCacheMixin
 
 try:  # Django >= 5.1
     from django.contrib.auth.decorators import login_not_required
@@ -24,9 +25,6 @@ except ImportError:  # pragma: no cover - Django 4.2
 
     def login_not_required(view: Any) -> Any:  # type: ignore[misc]  # stubs know only Django >= 5.1
         return view
-
-
-log = logging.getLogger("django_oauth_par")
 
 
 def json_answer(data: dict[str, Any], status: int, headers: dict[str, str] | None = None) -> HttpResponse:
@@ -72,8 +70,7 @@ class PushedAuthorizationRequestView(OAuthLibMixin, View):
             audit.rejected(request, "push", error)
             return error_answer(error)
         except DatabaseError:
-            log.exception("pushed authorization request failed: database error")
-            return error_answer(UNAVAILABLE)
+            return error_answer(database_unavailable("pushed authorization request"))
         return json_answer({"request_uri": request_uri, "expires_in": expires_in}, status=201)
 
     def http_method_not_allowed(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:

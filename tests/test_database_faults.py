@@ -17,7 +17,7 @@ from oauth2_provider.models import get_grant_model
 
 from django_oauth_par.models import PushedRequest
 
-from .conftest import auth_params, authorize_url, push, pushed_uri
+from .conftest import CHALLENGE, SECRET, auth_params, authorize_url, push, pushed_uri
 from .test_authorize import code_from, consent, consent_fields
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -71,33 +71,40 @@ def browser(user: Any) -> Client:
     return browser
 
 
-def test_push_refused_by_the_database_is_a_clean_503(client, confidential):
+def test_push_refused_by_the_database_is_a_clean_503(client, confidential, caplog):
     with refusing("oauth_par_pushedrequest", "INSERT"):
         response = push(client, auth_params())
     assert response.status_code == 503
+    assert "pushed authorization request failed: database error" in caplog.text
+    assert SECRET not in caplog.text and CHALLENGE not in caplog.text
     assert response.json()["error"] == "temporarily_unavailable"
     assert response["Cache-Control"] == "no-store"
     assert PushedRequest.objects.count() == 0
     assert push(client, auth_params()).status_code == 201  # and it recovers
 
 
-def test_unreadable_pushed_requests_give_an_error_page(client, browser, confidential):
+def test_unreadable_pushed_requests_give_an_error_page(client, browser, confidential, caplog):
     request_uri = pushed_uri(client)
     with missing("oauth_par_pushedrequest"):
         response = browser.get(authorize_url(request_uri))
     assert response.status_code == 503
+    assert "authorization request failed: database error" in caplog.text
+    assert request_uri.rsplit(":", 1)[-1] not in caplog.text
     assert not response.has_header("Location")
     assert request_uri not in response.content.decode()
     assert browser.get(authorize_url(request_uri)).status_code == 200
 
 
-def test_a_refused_redemption_issues_no_code_and_changes_nothing(client, browser, confidential):
-    url = authorize_url(pushed_uri(client))
+def test_a_refused_redemption_issues_no_code_and_changes_nothing(client, browser, confidential, caplog):
+    request_uri = pushed_uri(client)
+    url = authorize_url(request_uri)
     page = browser.get(url)
     data = {**consent_fields(page), "allow": "Authorize"}
     with refusing("oauth_par_pushedrequest", "UPDATE"):
         response = browser.post(url, data)
     assert response.status_code == 503
+    assert "authorization request failed: database error" in caplog.text
+    assert request_uri.rsplit(":", 1)[-1] not in caplog.text
     assert not response.has_header("Location")
     assert Grant.objects.count() == 0
     assert PushedRequest.objects.get().redeemed_at is None

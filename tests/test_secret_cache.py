@@ -10,7 +10,7 @@ from oauth2_provider.oauth2_validators import OAuth2Validator
 from oauth2_provider.settings import oauth2_settings
 from oauth2_provider.views import TokenView
 
-from django_oauth_par.validators import VerifiedSecretCacheMixin
+from django_oauth_par.secret_cache import VerifiedSecretCacheMixin
 
 from .conftest import SECRET, TOKEN_URL, auth_params, basic, make_client, push
 from .hashers import CountingHasher

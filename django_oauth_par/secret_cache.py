@@ -15,13 +15,11 @@ HMAC and a constant-time comparison.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import hmac
 import logging
 from collections.abc import Callable
 from contextvars import ContextVar
-from typing import Any
 
 from django.contrib.auth.hashers import identify_hasher
 from django.core.cache import caches
@@ -88,57 +86,3 @@ class VerifiedSecretCacheMixin:
     def _check_secret(self, provided_secret: str, stored_secret: str) -> bool:
         secret_checked.set(True)
         return check_secret_cached(provided_secret, stored_secret, super()._check_secret)  # type: ignore[misc]
-
-
-class PushedApplicationMixin:
-    """Hands DOT's validator the client that resolving the reference already loaded, saving it a query.
-
-    The authorization view sets :data:`pushed_application` while it serves a pushed
-    request. DOT's ``_load_application`` then finds the client on the oauthlib request
-    and only checks it (same ``client_id``, still usable) instead of reading it again.
-    """
-
-    def _load_application(self, client_id: str, request: Any) -> Any:
-        application = pushed_application.get()
-        if application is not None and request.client is None and application.client_id == client_id:
-            request.client = application
-        return super()._load_application(client_id, request)  # type: ignore[misc]
-
-
-#: The client of the pushed request being served, for :class:`PushedApplicationMixin`.
-pushed_application: ContextVar[Any] = ContextVar("pushed_application", default=None)
-
-
-@functools.cache
-def with_mixin(validator_class: type, mixin: type) -> type:
-    """``validator_class`` with ``mixin`` in front, made once per pair."""
-    if issubclass(validator_class, mixin):
-        return validator_class
-    return type(validator_class.__name__, (mixin, validator_class), {})
-
-
-class RedirectUriPatternsMixin:
-    """Accepts an unregistered redirect URI that the client's patterns allow (RFC 9126 §2.4).
-
-    Only while :data:`patterns_client` names the client: the PAR endpoint sets it for a push
-    that carried client authentication, and the authorization view for a request pushed
-    that way. Classic requests never see it, and the patterns are read again at the
-    authorization endpoint, so a pattern removed after the push takes effect at once.
-    """
-
-    def validate_redirect_uri(
-        self, client_id: str, redirect_uri: str, request: Any, *args: Any, **kwargs: Any
-    ) -> bool:
-        if super().validate_redirect_uri(client_id, redirect_uri, request, *args, **kwargs):  # type: ignore[misc]
-            return True
-        client = patterns_client.get()
-        if client is None or client.client_id != client_id:
-            return False
-        from .policy import policy_of
-        from .redirect_patterns import allowed_by
-
-        return allowed_by(policy_of(client).redirect_uri_patterns, redirect_uri)
-
-
-#: The client whose redirect URI patterns apply to the request being served, if any.
-patterns_client: ContextVar[Any] = ContextVar("patterns_client", default=None)
