@@ -5,7 +5,7 @@ It is used at the PAR endpoint and, through :class:`PrivateKeyJWTMixin`, whereve
 authenticates clients (token, revocation, introspection), so both accept the same
 assertions. Every refusal is ``401 invalid_client``; the assertion is used for
 authentication only and is never stored or logged (only a digest of its ``jti`` is
-kept, to refuse a replay).
+kept, to refuse a replay: see :mod:`~django_oauth_par.replay`).
 """
 
 from __future__ import annotations
@@ -21,9 +21,9 @@ from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
 from oauthlib.common import Request as OAuthlibRequest
 
-from . import jose
+from . import jose, replay
 from .conf import par_settings
-from .exceptions import ParError
+from .exceptions import INVALID_CLIENT_HEADERS, ParError
 from .issuer import issuer_identifiers
 from .keys import ClientKeys
 from .models import PRIVATE_KEY_JWT
@@ -36,7 +36,13 @@ WHAT = "client assertion"
 
 
 def refuse(description: str) -> ParError:
-    return ParError("invalid_client", description, status=401, reason="invalid_client_assertion")
+    return ParError(
+        "invalid_client",
+        description,
+        status=401,
+        headers=INVALID_CLIENT_HEADERS,
+        reason="invalid_client_assertion",
+    )
 
 
 def verify_client_assertion(
@@ -64,7 +70,7 @@ def verify_client_assertion(
     jose.check_audience(claims, audiences, refuse, WHAT)
     exp = jose.check_times(claims, par_settings.CLIENT_ASSERTION_MAX_LIFETIME, refuse, WHAT)
     jti = jose.check_jti(claims, refuse, WHAT)
-    jose.use_once("client-assertion", client_id, jti, exp, refuse, WHAT)
+    replay.use_once("client-assertion", client_id, jti, exp, refuse, WHAT)
 
 
 def accepted_audiences(request: HttpRequest) -> Iterator[str]:

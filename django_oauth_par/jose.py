@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import json
 import math
 import re
@@ -18,7 +17,6 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
-from django.core.cache import caches
 from jwcrypto.common import JWException
 from jwcrypto.jwa import JWA
 
@@ -187,17 +185,3 @@ def check_jti(claims: dict[str, Any], refuse: Refusal, what: str) -> str:
     if len(jti) > MAX_JTI_LENGTH:
         raise refuse(f"The {what}'s jti is longer than {MAX_JTI_LENGTH} characters.")
     return jti
-
-
-def use_once(kind: str, client_id: str, jti: str, exp: float, refuse: Refusal, what: str) -> None:
-    """Record ``jti`` as used until ``exp``; refuse it when it was used before.
-
-    One atomic ``cache.add`` in the shared cache decides: of any number of workers
-    presenting the same ``jti`` at once, exactly one adds the entry and is accepted.
-    The entry outlives the token (plus the clock skew), so a replay is refused for as
-    long as the token itself would be accepted. Only a digest of the pair is stored.
-    """
-    digest = hashlib.sha256(f"{client_id}\x00{jti}".encode("utf-8", "surrogatepass")).hexdigest()
-    lifetime = max(1, math.ceil(exp - time.time()) + par_settings.CLOCK_SKEW)
-    if not caches[par_settings.CACHE_ALIAS].add(f"oauth_par:jti:{kind}:{digest}", 1, timeout=lifetime):
-        raise refuse(f"The {what} has been used before (its jti was seen).")

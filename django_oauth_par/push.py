@@ -13,7 +13,7 @@ import json
 import re
 import secrets
 from collections import Counter
-from contextlib import nullcontext
+from contextlib import nullcontext, suppress
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, unquote_plus, urlencode, urlsplit
@@ -39,7 +39,7 @@ from oauthlib import oauth2
 from oauthlib.common import Request as OAuthlibRequest
 from oauthlib.oauth2.rfc6749 import utils
 
-from . import audit, authorization_details, throttling
+from . import audit, authorization_details, replay, throttling
 from .assertions import ASSERTION_PARAMETERS, method_presented
 from .compat import is_valid_resource_uri
 from .conf import par_settings
@@ -92,6 +92,57 @@ def push(request: HttpRequest, core: OAuthLibCore) -> tuple[str, int]:
     except ParError:
         throttling.release(failure_slot)
         raise
+    # The client assertion's jti and the request object's are recorded together, once both
+    # tokens are verified: one cache round trip, and none recorded for a refused push.
+    with replay.recorded_together():
+        client, push_slot = authenticated_client(request, pairs, core, failure_slot, push_slot)
+        # A public client's secret proves nothing (RFC 6749 §2.1): anyone may hold it, so only a
+        # confidential client's push counts as authenticated, for every rule that depends on it.
+        authenticated = presented and client.client_type == AbstractApplication.CLIENT_CONFIDENTIAL
+        method = authentication_method(request, pairs) if authenticated else "none"
+        try:
+            if presented and not authenticated:
+                # Limited as a push without credentials; it does not count against PUSH_RATE.
+                throttling.release(push_slot)
+                limit_unauthenticated_push(size, address)
+            check_client_binding(pairs, client)
+            policy = policy_of(client)
+            enforce_authentication(policy, method)
+            pairs = request_parameters(pairs, client, request)
+            replay.record()
+            # The client's redirect URI patterns count only for a push that authenticated it.
+            token = patterns_client.set(client if authenticated else None)
+            try:
+                stored = validate_push(pairs, client, core, policy)
+            finally:
+                patterns_client.reset(token)
+        except ParError as error:
+            if error.error == "invalid_client":
+                # A replayed client assertion, found once the request object was verified too: a
+                # failed authentication after all, counted as one.
+                throttling.release(push_slot)
+                with suppress(ParError):
+                    throttling.reserve_failed_authentication(address)
+            error.client_id = client.client_id
+            raise
+    try:
+        address_or_none = None if authenticated else address
+        request_uri, pushed_request = store(client, stored, policy.request_uri_lifetime, address_or_none)
+    except ParError as error:
+        error.client_id = client.client_id
+        raise
+    audit.pushed(request, pushed_request)
+    return request_uri, policy.request_uri_lifetime
+
+
+def authenticated_client(
+    request: HttpRequest,
+    pairs: list[tuple[str, str]],
+    core: OAuthLibCore,
+    failure_slot: throttling.Window | None,
+    push_slot: throttling.Window | None,
+) -> tuple[Any, throttling.Window | None]:
+    """:func:`authenticate_client`, settling the rate slots taken for it; return the client and push slot."""
     try:
         client = authenticate_client(request, pairs, core)
     except ParError as error:  # a failed authentication: its slot stays taken
@@ -103,32 +154,7 @@ def push(request: HttpRequest, core: OAuthLibCore) -> tuple[str, int]:
         throttling.release(failure_slot)
         raise
     throttling.release(failure_slot)
-
-    # A public client's secret proves nothing (RFC 6749 §2.1): anyone may hold it, so only a
-    # confidential client's push counts as authenticated, for every rule that depends on it.
-    authenticated = presented and client.client_type == AbstractApplication.CLIENT_CONFIDENTIAL
-    method = authentication_method(request, pairs) if authenticated else "none"
-    try:
-        if presented and not authenticated:
-            # Limited as a push without credentials; it does not count against PUSH_RATE.
-            throttling.release(push_slot)
-            limit_unauthenticated_push(size, address)
-        check_client_binding(pairs, client)
-        policy = policy_of(client)
-        enforce_authentication(policy, method)
-        # The client's redirect URI patterns count only for a push that authenticated it.
-        token = patterns_client.set(client if authenticated else None)
-        try:
-            stored = validate_push(pairs, client, core, policy, request)
-        finally:
-            patterns_client.reset(token)
-        address_or_none = None if authenticated else address
-        request_uri, pushed_request = store(client, stored, policy.request_uri_lifetime, address_or_none)
-    except ParError as error:
-        error.client_id = client.client_id
-        raise
-    audit.pushed(request, pushed_request)
-    return request_uri, policy.request_uri_lifetime
+    return client, push_slot
 
 
 def authentication_method(request: HttpRequest, pairs: list[tuple[str, str]]) -> str:
@@ -296,7 +322,6 @@ def authenticate_client(request: HttpRequest, pairs: list[tuple[str, str]], core
         # PrivateKeyJWTMixin says why an assertion or a method was refused; nothing secret is in it.
         reason = getattr(oauth_request, "par_error", None)
         if isinstance(reason, ParError):
-            reason.headers = dict(INVALID_CLIENT_HEADERS)
             raise reason
         raise failed
     return client
@@ -311,14 +336,13 @@ def check_client_binding(pairs: list[tuple[str, str]], client: Any) -> None:
         raise ParError("invalid_request", "The client_id parameter does not match the authenticated client.")
 
 
-def validate_push(
-    pairs: list[tuple[str, str]], client: Any, core: OAuthLibCore, policy: Policy, request: HttpRequest
+def request_parameters(
+    pairs: list[tuple[str, str]], client: Any, request: HttpRequest
 ) -> list[tuple[str, str]]:
-    """Validate as DOT's authorization endpoint would, and against the client's policy; return the
-    parameters to store.
+    """The authorization request a push carries: as sent, or from its signed request object.
 
-    A push carrying a signed request object (``request``, RFC 9126 §3) is validated from
-    the object's parameters alone, by exactly the checks below that a plain push meets.
+    A push carrying a signed request object (``request``, RFC 9126 §3) is verified here and
+    then validated from the object's parameters alone, by exactly the checks a plain push meets.
     """
     names = {name for name, _ in pairs}
     if "request_uri" in names:
@@ -328,13 +352,23 @@ def validate_push(
         issuers = issuer_identifiers(request)
         pairs = checked_values(request_object_parameters(pairs, client.client_id, settings.keys, issuers))
         hide_from_error_reports(request, [value for _name, value in pairs])
-    elif settings.require_signed_request_object or par_settings.REQUIRE_SIGNED_REQUEST_OBJECT:
+        return pairs
+    if settings.require_signed_request_object or par_settings.REQUIRE_SIGNED_REQUEST_OBJECT:
         raise ParError(
             "invalid_request",
             "This client must send its authorization request as a signed request object "
             "(the request parameter).",
         )
+    return pairs
 
+
+def validate_push(
+    pairs: list[tuple[str, str]], client: Any, core: OAuthLibCore, policy: Policy
+) -> list[tuple[str, str]]:
+    """Validate as DOT's authorization endpoint would, and against the client's policy; return the
+    parameters to store. ``pairs`` come from :func:`request_parameters`, pushed plainly or in a
+    request object: the checks are the same.
+    """
     stored = [(name, value) for name, value in pairs if name not in CLIENT_AUTHENTICATION_PARAMETERS]
     params = dict(stored)
     enforce_request(policy, params)

@@ -13,7 +13,7 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from . import jose
+from . import jose, replay
 from .audit import printable
 from .conf import par_settings
 from .exceptions import ParError
@@ -73,7 +73,7 @@ def request_object_parameters(
         if name in JWT_CLAIMS or name == "client_id":
             continue
         parameters.extend((name, text) for text in _as_text(name, value))
-    jose.use_once("request-object", client_id, jti, exp, refuse, WHAT)
+    replay.use_once("request-object", client_id, jti, exp, refuse, WHAT)
     return parameters
 
 
