@@ -1,3 +1,5 @@
+"""The admin: client policies and keys on the client's page; pushed requests and audit, read-only."""
+
 from __future__ import annotations
 
 import json

@@ -1,3 +1,5 @@
+"""The app config: settings refused at start-up, signal receivers and checks connected."""
+
 from __future__ import annotations
 
 from django.apps import AppConfig

@@ -1,3 +1,5 @@
+"""The one error type, ParError, and the answers built from it."""
+
 from __future__ import annotations
 
 import logging

@@ -1,3 +1,5 @@
+"""What the app stores: pushed requests, client policies, audit chains and events."""
+
 from __future__ import annotations
 
 import hashlib

@@ -1,3 +1,5 @@
+"""The error page a browser gets when no redirect to the client can be trusted."""
+
 from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse

@@ -1,3 +1,5 @@
+"""The PAR endpoint's URL, ``oauth_par:push``, to include beside DOT's."""
+
 from __future__ import annotations
 
 from django.urls import path

@@ -1,3 +1,5 @@
+"""The PAR endpoint (RFC 9126 §2): its view turns the outcome of ``push.push`` into JSON."""
+
 from __future__ import annotations
 
 from typing import Any
