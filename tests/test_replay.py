@@ -88,7 +88,6 @@ def test_a_push_records_both_jtis_in_one_round_trip_on_redis(client, key_client,
     assert signed_push(client, token, request_token).status_code == 201
     assert len(commands) == 1, [command[0] for command in commands]
     assert signed_push(client, token, request_token).status_code == 401  # and both are recorded
-    assert len(commands) == 2
 
 
 @only_where_this_app_verifies_keys
