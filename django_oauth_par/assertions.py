@@ -136,14 +136,43 @@ def method_presented(parameters: Mapping[str, Any], authorization: str) -> str:
     return "none"
 
 
-def unverified_issuer(token: str) -> str | None:
-    """The ``iss`` an assertion claims, to find the client whose keys then verify it."""
+def _unverified_claims(token: str) -> dict[str, Any]:
+    """What a JWT claims before its signature is checked: only to choose how to check it."""
     try:
         claims = json.loads(jose.decode_segment(token.split(".")[1]))
     except (ValueError, IndexError, RecursionError, binascii.Error):
-        return None
-    issuer = claims.get("iss") if isinstance(claims, dict) else None
+        return {}
+    return claims if isinstance(claims, dict) else {}
+
+
+def unverified_issuer(token: str) -> str | None:
+    """The ``iss`` an assertion claims, to find the client whose keys then verify it."""
+    issuer = _unverified_claims(token).get("iss")
     return issuer if isinstance(issuer, str) else None
+
+
+def push_endpoint_uri(request: HttpRequest, pairs: Iterable[tuple[str, str]]) -> str:
+    """The endpoint URL that client authentication at the PAR endpoint is checked against.
+
+    The PAR endpoint's own URL, except where DOT verifies assertions itself: DOT accepts as
+    audience only its OIDC issuer and the URL posted to, while RFC 9126 §2 has the PAR endpoint
+    accept the token endpoint URL and every issuer identifier too. There the assertion's
+    audience, when it is one of those (:func:`accepted_audiences`), stands in for the URL posted
+    to, so DOT accepts what RFC 9126 asks and nothing else: an audience naming no URL of this
+    server leaves the PAR endpoint's URL in place, and DOT refuses it.
+    """
+    posted = request.build_absolute_uri(request.path)
+    token = dict(pairs).get("client_assertion")
+    if not token or not dot_has_client_keys():
+        return posted
+    aud = _unverified_claims(token).get("aud")
+    named = {
+        value.rstrip("/") for value in (aud if isinstance(aud, list) else [aud]) if isinstance(value, str)
+    }
+    for audience in accepted_audiences(request):
+        if audience.rstrip("/") in named:
+            return audience
+    return posted
 
 
 def assertion_algorithms() -> list[str]:

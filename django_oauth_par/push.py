@@ -40,7 +40,7 @@ from oauthlib.common import Request as OAuthlibRequest
 from oauthlib.oauth2.rfc6749 import utils
 
 from . import audit, authorization_details, replay, throttling
-from .assertions import ASSERTION_PARAMETERS, method_presented
+from .assertions import ASSERTION_PARAMETERS, method_presented, push_endpoint_uri
 from .compat import is_valid_resource_uri
 from .conf import par_settings
 from .exceptions import INVALID_CLIENT_HEADERS, ParError
@@ -295,7 +295,7 @@ def authenticate_client(request: HttpRequest, pairs: list[tuple[str, str]], core
         accepted = CLIENT_AUTHENTICATION_PARAMETERS
     credentials = [(name, value) for name, value in pairs if name in accepted]
     headers = core.extract_headers(request)
-    oauth_request = OAuthlibRequest(request.build_absolute_uri(request.path), "POST", credentials, headers)
+    oauth_request = OAuthlibRequest(push_endpoint_uri(request, pairs), "POST", credentials, headers)
     validator = core.server.request_validator
     checked = secret_checked.set(False)
     try:

@@ -22,14 +22,6 @@ only_where_this_app_verifies_keys = pytest.mark.skipif(
     reason="DOT verifies private_key_jwt itself; covered by test_native_client_keys.py",
 )
 
-#: RFC 9126 §2 asks the PAR endpoint to accept the token endpoint URL and the issuer as audience;
-#: a DOT that verifies assertions itself accepts only its OIDC issuer and the URL posted to.
-audience_dot_refuses = pytest.mark.xfail(
-    dot_has_client_keys(),
-    strict=True,
-    reason="DOT's own assertion check does not accept this audience at the PAR endpoint (known gap)",
-)
-
 ISSUER = "http://testserver/o"
 TOKEN_ENDPOINT = "http://testserver/o/token/"
 PAR_ENDPOINT = "http://testserver/o/par/"

@@ -32,7 +32,6 @@ from .keyserver import KeyServer, running
 from .signing import (
     assertion,
     assertion_params,
-    audience_dot_refuses,
     make_key_client,
     only_where_this_app_verifies_keys,
     our_words,
@@ -83,13 +82,36 @@ def test_a_key_client_pushes_with_each_allowed_algorithm(client, db, kind, alg):
     "aud",
     [
         signing.ISSUER,
-        pytest.param(signing.TOKEN_ENDPOINT, marks=audience_dot_refuses),
+        signing.TOKEN_ENDPOINT,
         signing.PAR_ENDPOINT,
     ],
 )
 def test_the_issuer_the_token_endpoint_and_the_par_endpoint_are_each_accepted(client, db, aud):
     make_key_client()
     assert key_push(client, token=assertion("key-client", aud=aud)).status_code == 201
+
+
+@pytest.mark.parametrize(
+    "aud",
+    [
+        "http://testserver/o/revoke_token/",
+        "http://testserver/o/authorize/",
+        "http://elsewhere.example/o/token/",
+        "https://testserver/o/token/",
+        ["http://testserver/o/introspect/", "http://testserver/"],
+    ],
+)
+def test_another_url_of_this_server_is_no_audience_at_the_par_endpoint(client, db, aud):
+    """Only the issuer, the token endpoint and the PAR endpoint name this server here (RFC 9126 §2)."""
+    make_key_client()
+    assert key_push(client, token=assertion("key-client", aud=aud)).status_code == 401
+    assert not PushedRequest.objects.exists()
+
+
+def test_an_audience_array_naming_this_server_once_is_accepted(client, db):
+    make_key_client()
+    token = assertion("key-client", aud=["https://elsewhere.example/", signing.TOKEN_ENDPOINT])
+    assert key_push(client, token=token).status_code == 201
 
 
 @pytest.mark.parametrize(
@@ -101,7 +123,6 @@ def test_the_issuer_each_document_announces_is_accepted(client, db, metadata):
     assert key_push(client, token=assertion("key-client", aud=issuer)).status_code == 201
 
 
-@audience_dot_refuses
 @pytest.mark.urls("tests.root_metadata_urls")
 def test_a_bare_root_metadata_documents_issuer_is_accepted_too(client, db):
     """Served at the bare root, DOT's RFC 8414 document names the origin as issuer."""
