@@ -131,7 +131,7 @@ def make_key_client(
     Its public keys go where the installed DOT reads them: DOT's own Application fields
     when it has them, this app's policy otherwise.
     """
-    from .conftest import make_client
+    from .helpers import make_client
 
     return register_keys(make_client(client_id, client_type=client_type), *keys, method=method, **policy)
 

@@ -25,7 +25,7 @@ from oauth2_provider.models import get_application_model
 from django_oauth_par.admin import OfferedLookupsOnly
 from django_oauth_par.models import ClientPolicy, PushedRequest
 
-from .conftest import auth_params, push
+from .helpers import auth_params, push
 
 Application = get_application_model()
 CHANGELIST = "admin:oauth_par_pushedrequest_changelist"

@@ -8,7 +8,7 @@ import pytest
 from asgiref.sync import async_to_sync, sync_to_async
 from django.test import AsyncClient, Client
 
-from .conftest import auth_params, authorize_url, push
+from .helpers import auth_params, authorize_url, push
 
 
 @pytest.mark.django_db(transaction=True)

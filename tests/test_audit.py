@@ -14,8 +14,17 @@ from django_oauth_par.audit import printable
 from django_oauth_par.models import ClientPolicy
 from django_oauth_par.signals import request_expired, request_pushed, request_redeemed, request_rejected
 
-from .conftest import SECRET, auth_params, authorize_url, push, pushed_uri
-from .test_authorize import classic_url, code_from, consent, expire
+from .helpers import (
+    SECRET,
+    auth_params,
+    authorize_url,
+    classic_url,
+    code_from,
+    consent,
+    expire,
+    push,
+    pushed_uri,
+)
 
 
 @pytest.fixture

@@ -20,8 +20,18 @@ from django_oauth_par import signals
 from django_oauth_par.models import AuditChain, AuditEvent, PushedRequest
 from example_project.demo.payments import EXAMPLE
 
-from .conftest import SECRET, TOKEN_URL, auth_params, authorize_url, basic, make_client, push
-from .test_authorize import code_from, consent, exchange
+from .helpers import (
+    SECRET,
+    TOKEN_URL,
+    auth_params,
+    authorize_url,
+    basic,
+    code_from,
+    consent,
+    exchange,
+    make_client,
+    push,
+)
 
 PAYMENT = json.dumps([EXAMPLE])
 FULL_LOGIN = ["pushed", "consent_shown", "decided", "code_issued", "redeemed", "token_issued"]
@@ -180,7 +190,7 @@ def test_a_replayed_reference_is_recorded_in_its_chain(client, browser, confiden
 
 
 def test_a_classic_login_has_no_chain(client, browser, confidential):
-    from .test_authorize import classic_url
+    from .helpers import classic_url
 
     code = code_from(consent(browser, classic_url()))["code"]
     assert exchange(client, code).status_code == 200

@@ -14,15 +14,20 @@ from oauth2_provider.models import get_grant_model
 from django_oauth_par.authorization import authorization_outcome
 from django_oauth_par.models import PushedRequest
 
-from .conftest import REDIRECT_URI, auth_params, authorize_url, make_client, push, pushed_uri
-from .test_authorize import (
+from .helpers import (
+    REDIRECT_URI,
     assert_error_page,
     assert_login_redirect,
+    auth_params,
+    authorize_url,
     blind_post,
     code_from,
     consent,
     consent_fields,
     log_in_through_form,
+    make_client,
+    push,
+    pushed_uri,
 )
 
 Grant = get_grant_model()

@@ -19,8 +19,18 @@ from django_oauth_par.checks import check_settings
 from django_oauth_par.models import ClientPolicy, GrantedAuthorization, PushedRequest
 from example_project.demo.payments import EXAMPLE
 
-from .conftest import SECRET, TOKEN_URL, auth_params, authorize_url, basic, push
-from .test_authorize import classic_url, code_from, consent, exchange
+from .helpers import (
+    SECRET,
+    TOKEN_URL,
+    auth_params,
+    authorize_url,
+    basic,
+    classic_url,
+    code_from,
+    consent,
+    exchange,
+    push,
+)
 
 PAYMENT = json.dumps([EXAMPLE])
 TYPES = {

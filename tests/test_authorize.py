@@ -14,7 +14,6 @@ import json
 import secrets
 import threading
 from datetime import timedelta
-from html.parser import HTMLParser
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlparse
@@ -28,30 +27,34 @@ from oauth2_provider.models import get_access_token_model, get_grant_model
 
 from django_oauth_par.models import REQUEST_URI_PREFIX, ClientPolicy, PushedRequest
 
-from .conftest import (
+from .helpers import (
     AUTHORIZE_URL,
     CHALLENGE,
     OTHER_REDIRECT_URI,
     REDIRECT_URI,
-    SECRET,
-    TOKEN_URL,
-    VERIFIER,
     Application,
+    assert_error_page,
+    assert_login_redirect,
     auth_params,
     authorize_url,
-    basic,
-    csrf_token,
+    blind_post,
+    classic_url,
+    code_from,
+    consent,
+    consent_fields,
+    csrf_for,
+    exchange,
+    expire,
+    log_in_through_form,
     make_client,
+    page_forms,
     push,
     pushed_uri,
-    redirect_params,
 )
 
 Grant = get_grant_model()
 AccessToken = get_access_token_model()
 
-LOGIN_PATH = "/accounts/login/"
-PASSWORD = "alice-password"
 EVIL = "https://evil.example/"
 OTHER_VERIFIER = "w" * 64
 OTHER_CHALLENGE = (
@@ -82,171 +85,9 @@ def marker() -> str:
     return "mark" + secrets.token_hex(12)
 
 
-class FormParser(HTMLParser):
-    """The successful controls of every form in a page, as a browser would submit them."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.forms: list[dict[str, Any]] = []
-        self._select: dict[str, Any] | None = None
-        self._textarea: dict[str, Any] | None = None
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        attributes = {name: value or "" for name, value in attrs}
-        if tag == "form":
-            self.forms.append({"attrs": attributes, "fields": [], "names": []})
-            return
-        if not self.forms:
-            return
-        fields = self.forms[-1]["fields"]
-        name = attributes.get("name")
-        if tag == "input" and name:
-            self.forms[-1]["names"].append(name)
-            kind = attributes.get("type", "text").lower()
-            if kind in ("submit", "button", "image", "reset", "file"):
-                return
-            if kind in ("checkbox", "radio"):
-                if "checked" in attributes:
-                    fields.append((name, attributes.get("value") or "on"))
-                return
-            fields.append((name, attributes.get("value", "")))
-        elif tag == "select" and name:
-            self.forms[-1]["names"].append(name)
-            self._select = {"name": name, "first": None, "selected": [], "multiple": "multiple" in attributes}
-        elif tag == "option" and self._select is not None:
-            value = attributes.get("value", "")
-            if self._select["first"] is None:
-                self._select["first"] = value
-            if "selected" in attributes:
-                self._select["selected"].append(value)
-        elif tag == "textarea" and name:
-            self.forms[-1]["names"].append(name)
-            self._textarea = {"name": name, "text": ""}
-
-    def handle_data(self, data: str) -> None:
-        if self._textarea is not None:
-            self._textarea["text"] += data
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "select" and self._select is not None:
-            select = self._select
-            values = select["selected"] or (
-                [] if select["multiple"] or select["first"] is None else [select["first"]]
-            )
-            self.forms[-1]["fields"].extend((select["name"], value) for value in values)
-            self._select = None
-        elif tag == "textarea" and self._textarea is not None:
-            text = self._textarea["text"]
-            self.forms[-1]["fields"].append((self._textarea["name"], text[1:] if text[:1] == "\n" else text))
-            self._textarea = None
-
-
-def page_forms(response: Any) -> list[dict[str, Any]]:
-    parser = FormParser()
-    parser.feed(response.content.decode())
-    return parser.forms
-
-
-def consent_fields(response: Any) -> dict[str, str]:
-    """What the stock consent form submits (hidden fields and CSRF token), as a dict."""
-    forms = [form for form in page_forms(response) if form["attrs"].get("id") == "authorizationForm"]
-    assert len(forms) == 1, response.content.decode()
-    assert "action" not in forms[0]["attrs"], "the stock form posts back to the current URL"
-    return dict(forms[0]["fields"])
-
-
-def assert_login_redirect(response: Any, request_uri: str, client_id: str = "conf-client") -> str:
-    """A redirect to the login page whose ``next`` names only the client and the reference."""
-    assert response.status_code == 302, response.content
-    location = response["Location"]
-    parsed = urlparse(location)
-    assert parsed.path == LOGIN_PATH
-    query = parse_qs(parsed.query)
-    assert set(query) == {"next"}
-    next_url = urlparse(query["next"][0])
-    assert next_url.path == AUTHORIZE_URL
-    assert parse_qs(next_url.query) == {"client_id": [client_id], "request_uri": [request_uri]}
-    return location
-
-
-def log_in_through_form(browser: Client, login_location: str, password: str = PASSWORD) -> Any:
-    """GET the login page the server sent us to, then submit its form as a browser would."""
-    page = browser.get(login_location)
-    assert page.status_code == 200
-    forms = [form for form in page_forms(page) if form["attrs"].get("action") == LOGIN_PATH]
-    assert len(forms) == 1
-    data = dict(forms[0]["fields"])
-    data.update(username="alice", password=password)
-    response = browser.post(LOGIN_PATH, data)
-    assert response.status_code == 302, response.content
-    return response
-
-
-def consent(browser: Client, url: str, allow: bool = True, **overrides: str) -> Any:
-    """Show the consent page at ``url`` and submit it (optionally tampered) to the same URL."""
-    page = browser.get(url)
-    assert page.status_code == 200, page.content
-    data = consent_fields(page)
-    data.update(overrides)
-    if allow:
-        data["allow"] = "Authorize"
-    return browser.post(url, data)
-
-
-def code_from(response: Any, redirect_uri: str = REDIRECT_URI) -> dict[str, str]:
-    """The parameters of a redirect to ``redirect_uri``; asserts it is one."""
-    assert response.status_code == 302, response.content
-    location = response["Location"]
-    parsed = urlparse(location)
-    assert f"{parsed.scheme}://{parsed.netloc}{parsed.path}" == redirect_uri, location
-    return redirect_params(response)
-
-
-def exchange(http: Client, code: str, verifier: str = VERIFIER, client_id: str = "conf-client") -> Any:
-    return http.post(
-        TOKEN_URL,
-        {
-            "grant_type": "authorization_code",
-            "code": code,
-            "redirect_uri": REDIRECT_URI,
-            "code_verifier": verifier,
-        },
-        HTTP_AUTHORIZATION=basic(client_id, SECRET),
-    )
-
-
 def jwt_payload(token: str) -> dict[str, Any]:
     payload = token.split(".")[1]
     return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-
-
-def assert_error_page(response: Any, error: str | None = None) -> None:
-    """An error page for the browser: 400, HTML, no redirect anywhere."""
-    assert response.status_code == 400, (response.status_code, response.get("Location"))
-    assert not response.has_header("Location")
-    assert response["Content-Type"].startswith("text/html")
-    if error is not None:
-        assert error in response.content.decode()
-
-
-def csrf_for(browser: Client) -> str:
-    """A CSRF token for the browser's current session, taken from a page that shows one."""
-    return csrf_token(browser.get(LOGIN_PATH).content.decode())
-
-
-def blind_post(browser: Client, url: str) -> Any:
-    """A consent POST made without ever seeing a consent page (valid CSRF token, allow)."""
-    return browser.post(url, {"csrfmiddlewaretoken": csrf_for(browser), "allow": "Authorize"})
-
-
-def expire(request_uri_count: int = 1) -> None:
-    past = timezone.now() - timedelta(minutes=10)
-    updated = PushedRequest.objects.update(created_at=past - timedelta(seconds=60), expires_at=past)
-    assert updated == request_uri_count
-
-
-def classic_url(**overrides: str) -> str:
-    return AUTHORIZE_URL + "?" + urlencode(auth_params(**overrides))
 
 
 # The login-first flow -----------------------------------------------------------------

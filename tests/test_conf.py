@@ -14,8 +14,7 @@ from django.test import override_settings
 from django_oauth_par import checks, conf
 from django_oauth_par.conf import SETTINGS, Settings, par_settings, parse_rate
 
-from .conftest import AUTHORIZE_URL, auth_params
-from .test_startup import start_wsgi_application
+from .helpers import AUTHORIZE_URL, auth_params, start_wsgi_application
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCMEM = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}

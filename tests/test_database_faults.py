@@ -17,8 +17,17 @@ from oauth2_provider.models import get_grant_model
 
 from django_oauth_par.models import PushedRequest
 
-from .conftest import CHALLENGE, SECRET, auth_params, authorize_url, push, pushed_uri
-from .test_authorize import code_from, consent, consent_fields
+from .helpers import (
+    CHALLENGE,
+    SECRET,
+    auth_params,
+    authorize_url,
+    code_from,
+    consent,
+    consent_fields,
+    push,
+    pushed_uri,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 Grant = get_grant_model()

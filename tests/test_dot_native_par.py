@@ -25,7 +25,7 @@ from django.db import connection
 from django.test import Client, override_settings
 from oauth2_provider.models import get_grant_model
 
-from .conftest import (
+from .helpers import (
     OTHER_REDIRECT_URI,
     REDIRECT_URI,
     SECRET,
@@ -174,7 +174,7 @@ def test_consent_post_changes_code_challenge(client, confidential, user):
 
 @pytest.mark.django_db(transaction=True)
 def test_racing_consent_posts(user):
-    from .conftest import make_client
+    from .helpers import make_client
 
     make_client("conf-client")
     url = authorize_url(pushed(Client()))

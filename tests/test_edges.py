@@ -11,7 +11,7 @@ from django_oauth_par import checks
 from django_oauth_par.metadata import add_par_metadata
 from django_oauth_par.models import PushedRequest
 
-from .conftest import AUTHORIZE_URL, auth_params, push
+from .helpers import AUTHORIZE_URL, auth_params, push
 
 
 @pytest.mark.parametrize(

@@ -46,7 +46,7 @@ from hypothesis import strategies as st
 
 from django_oauth_par.models import REQUEST_URI_PREFIX, ClientPolicy, PushedRequest
 
-from .conftest import (
+from .helpers import (
     AUTHORIZE_URL,
     OTHER_REDIRECT_URI,
     PUSH_URL,

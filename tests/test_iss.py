@@ -10,8 +10,17 @@ from django.test import override_settings
 
 from django_oauth_par.issuer import with_issuer
 
-from .conftest import AUTHORIZE_URL, auth_params, authorize_url, make_client, push, pushed_uri
-from .test_authorize import code_from, consent, consent_fields
+from .helpers import (
+    AUTHORIZE_URL,
+    auth_params,
+    authorize_url,
+    code_from,
+    consent,
+    consent_fields,
+    make_client,
+    push,
+    pushed_uri,
+)
 
 ISSUER = "http://testserver/o"
 METADATA = ["/.well-known/oauth-authorization-server/o", "/o/.well-known/openid-configuration"]

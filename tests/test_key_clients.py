@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -16,15 +15,20 @@ from django_oauth_par.models import ClientPolicy, PushedRequest
 from django_oauth_par.registration import dot_has_client_keys
 
 from . import signing
-from .conftest import (
+from .helpers import (
     REDIRECT_URI,
+    REDIS_URL,
     SECRET,
     TOKEN_URL,
     VERIFIER,
     auth_params,
     authorize_url,
     basic,
+    code_from,
+    consent,
+    key_push,
     make_client,
+    page_forms,
     private_redis_cache,
     push,
 )
@@ -40,21 +44,13 @@ from .signing import (
     register,
     register_keys,
 )
-from .test_authorize import code_from, consent, page_forms
 
 FORM = "application/x-www-form-urlencoded"
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/3")
 
 
 @pytest.fixture
 def key_server() -> Iterator[KeyServer]:
     yield from running()
-
-
-def key_push(http: Client, client_id: str = "key-client", token: str | None = None, **params: Any) -> Any:
-    token = token or assertion(client_id, aud=signing.PAR_ENDPOINT)
-    body = {**auth_params(client_id=client_id), **params, **assertion_params(client_id, token)}
-    return push(http, {k: v for k, v in body.items() if v is not None}, secret=None)
 
 
 def assert_invalid_client(response: Any, match: str = "") -> None:

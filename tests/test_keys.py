@@ -14,7 +14,7 @@ from django_oauth_par import keys
 from django_oauth_par.keys import ClientKeys, InvalidKeySetError, KeySetUnavailableError, parse_jwk_set
 from django_oauth_par.models import ClientPolicy
 
-from .conftest import make_client
+from .helpers import make_client
 from .keyserver import KeyServer, running
 from .signing import private_key, private_set, public_set
 

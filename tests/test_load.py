@@ -28,7 +28,7 @@ from django.db import connection
 from bench.race_soak import ROOT, Server, Target, free_port, log_in, race, soak, write_settings
 from django_oauth_par.models import PushedRequest
 
-from .conftest import REDIRECT_URI, SECRET, make_client
+from .helpers import REDIRECT_URI, SECRET, make_client
 
 pytestmark = [pytest.mark.live, pytest.mark.django_db(transaction=True)]
 

@@ -27,7 +27,7 @@ from oauth2_provider import urls as dot_urls
 from django_oauth_par import checks
 from django_oauth_par.models import PushedRequest
 
-from .conftest import CHALLENGE, REDIRECT_URI, auth_params, push
+from .helpers import CHALLENGE, REDIRECT_URI, auth_params, push
 
 THIS_MODULE = __name__
 OURS = "django_oauth_par.middleware.PushedAuthorizationMiddleware"

@@ -15,8 +15,18 @@ from oauth2_provider.models import get_grant_model
 from django_oauth_par.middleware import well_formed_client_id
 from django_oauth_par.models import ClientPolicy
 
-from .conftest import AUTHORIZE_URL, CHALLENGE, REDIRECT_URI, authorize_url, pushed_uri
-from .test_authorize import assert_error_page, classic_url, code_from, consent, csrf_for
+from .helpers import (
+    AUTHORIZE_URL,
+    CHALLENGE,
+    REDIRECT_URI,
+    assert_error_page,
+    authorize_url,
+    classic_url,
+    code_from,
+    consent,
+    csrf_for,
+    pushed_uri,
+)
 
 Grant = get_grant_model()
 

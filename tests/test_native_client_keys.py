@@ -16,9 +16,8 @@ from django_oauth_par.models import ClientPolicy, PushedRequest
 from django_oauth_par.registration import dot_has_client_keys, registration
 
 from . import signing
-from .conftest import auth_params, make_client, push
+from .helpers import auth_params, make_client, page_forms, push
 from .signing import assertion, assertion_params, make_key_client, private_key, public_set, request_object
-from .test_authorize import page_forms
 
 pytestmark = [
     pytest.mark.skipif(not dot_has_client_keys(), reason="this DOT has no client-key fields"),
@@ -72,7 +71,7 @@ def test_dot_refuses_bad_assertions_at_our_par_endpoint(client, db, overrides):
 def test_a_secret_is_refused_from_a_key_client_at_the_push_and_at_dots_token_endpoint(client, db):
     from urllib.parse import urlencode
 
-    from .conftest import SECRET, basic
+    from .helpers import SECRET, basic
 
     make_key_client("native-client", private_key("EC"))
     assert push(client, auth_params(client_id="native-client"), "native-client", SECRET).status_code == 401

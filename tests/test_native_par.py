@@ -20,7 +20,7 @@ from django_oauth_par import checks
 from django_oauth_par.compat import DOT_HAS_NATIVE_PAR
 from django_oauth_par.models import PushedRequest
 
-from .conftest import auth_params, authorize_url, pushed_uri
+from .helpers import auth_params, authorize_url, pushed_uri
 
 THIS_MODULE = __name__
 ROOT = Path(__file__).resolve().parents[1]
@@ -162,7 +162,7 @@ def test_private_key_jwt_push_uses_dots_own_client_keys(client, db):
 
     from django_oauth_par.registration import dot_has_client_keys
 
-    from .conftest import make_client
+    from .helpers import make_client
 
     assert dot_has_client_keys()
     key = jwk.JWK.generate(kty="RSA", size=2048, kid="client-key")

@@ -13,8 +13,17 @@ from oauth2_provider.models import get_grant_model
 
 from django_oauth_par.models import ClientPolicy, PushedRequest
 
-from .conftest import AUTHORIZE_URL, auth_params, authorize_url, basic, push
-from .test_authorize import assert_error_page, code_from, consent, exchange
+from .helpers import (
+    AUTHORIZE_URL,
+    assert_error_page,
+    auth_params,
+    authorize_url,
+    basic,
+    code_from,
+    consent,
+    exchange,
+    push,
+)
 
 Grant = get_grant_model()
 TENANT_URI = "https://acme.tenant.example.com/callback"

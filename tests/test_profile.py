@@ -15,8 +15,7 @@ from django_oauth_par.exceptions import ParError
 from django_oauth_par.models import ClientPolicy, PushedRequest
 from django_oauth_par.policy import enforce_request, policy_of
 
-from .conftest import CHALLENGE, auth_params, push
-from .test_authorize import assert_error_page, classic_url
+from .helpers import CHALLENGE, assert_error_page, auth_params, classic_url, push
 
 FAPI2 = {"PROFILE": "fapi2"}
 METADATA = ["/.well-known/oauth-authorization-server/o", "/o/.well-known/openid-configuration"]
@@ -164,7 +163,7 @@ def test_the_admin_offers_no_lifetime_the_profile_would_cut(confidential):
 def test_dot_endpoints_accept_keys_only_under_the_profile(client, confidential, public, db):
     """The profile holds at DOT's token endpoint as at the push: a secret client is refused there
     too, and the metadata lists private_key_jwt alone."""
-    from .conftest import SECRET, basic
+    from .helpers import SECRET, basic
 
     data = "grant_type=client_credentials"
     form = "application/x-www-form-urlencoded"

@@ -19,7 +19,7 @@ from django.test import Client, override_settings
 from django_oauth_par.models import PushedRequest
 
 from . import signing
-from .conftest import (
+from .helpers import (
     CHALLENGE,
     OTHER_REDIRECT_URI,
     PUSH_URL,

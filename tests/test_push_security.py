@@ -16,9 +16,8 @@ from oauth2_provider.models import get_grant_model
 
 from django_oauth_par.models import ClientPolicy, PushedRequest
 
-from .conftest import SECRET, auth_params, basic, make_client, push
 from .hashers import CountingHasher
-from .test_throttling import THREADS, concurrently
+from .helpers import SECRET, THREADS, auth_params, basic, concurrently, make_client, push
 
 PUBLIC = "public-client"
 ATTACKER = "203.0.113.66"
@@ -429,7 +428,7 @@ def test_an_empty_public_secret_does_not_unlock_redirect_uri_patterns(client, db
 @override_settings(PASSWORD_HASHERS=["tests.hashers.CountingHasher"])
 def test_a_private_key_jwt_push_pays_no_hash(client, db):
     from . import signing
-    from .test_key_clients import key_push
+    from .helpers import key_push
 
     signing.make_key_client()
     CountingHasher.reset()

@@ -17,8 +17,16 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from .conftest import AUTHORIZE_URL, auth_params, authorize_url, push, pushed_uri
-from .test_authorize import code_from, consent_fields, exchange
+from .helpers import (
+    AUTHORIZE_URL,
+    auth_params,
+    authorize_url,
+    code_from,
+    consent_fields,
+    exchange,
+    push,
+    pushed_uri,
+)
 
 PUSH_BUDGET = 3
 REDEMPTION_BUDGET = 3

@@ -20,7 +20,7 @@ from oauth2_provider.models import get_grant_model
 
 from django_oauth_par.models import PushedRequest
 
-from .conftest import REDIRECT_URI, auth_params, authorize_url, make_client, push, pushed_uri
+from .helpers import REDIRECT_URI, auth_params, authorize_url, make_client, push, pushed_uri
 
 Grant = get_grant_model()
 

@@ -16,7 +16,7 @@ from django.test import Client, override_settings
 from django_oauth_par.models import PushedRequest
 
 from . import signing
-from .conftest import CHALLENGE, REDIRECT_URI, forget_redis_cache, private_redis_cache, push
+from .helpers import CHALLENGE, REDIRECT_URI, REDIS_URL, forget_redis_cache, private_redis_cache, push
 from .signing import (
     assertion,
     assertion_params,
@@ -25,7 +25,6 @@ from .signing import (
     private_key,
     request_object,
 )
-from .test_key_clients import REDIS_URL
 
 AUTHORIZATION = {
     "client_id": "key-client",

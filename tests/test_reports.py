@@ -20,7 +20,7 @@ from django_oauth_par import push as push_module
 from django_oauth_par.models import PushedRequest
 from django_oauth_par.reports import HidingExceptionReporter, hide_from_error_reports
 
-from .conftest import SECRET, auth_params, basic, push
+from .helpers import SECRET, auth_params, basic, push
 
 REFERENCE = "urn:ietf:params:oauth:request_uri:Xy7-very-secret-reference-value_0123456789abcdef"
 PUSHED = {
@@ -216,8 +216,7 @@ def test_a_failure_inside_the_authorization_view_reports_no_reference_and_no_pus
     """A pushed request failing deep inside DOT's view, on the consent page and the consent POST."""
     from oauth2_provider.oauth2_validators import OAuth2Validator
 
-    from .conftest import authorize_url, pushed_uri
-    from .test_authorize import csrf_for
+    from .helpers import authorize_url, csrf_for, pushed_uri
 
     uri = pushed_uri(client, **PUSHED)
 

@@ -12,8 +12,8 @@ from oauth2_provider.views import TokenView
 
 from django_oauth_par.secret_cache import VerifiedSecretCacheMixin
 
-from .conftest import SECRET, TOKEN_URL, auth_params, basic, make_client, push
 from .hashers import CountingHasher
+from .helpers import SECRET, TOKEN_URL, auth_params, basic, make_client, push
 
 HASHERS = ["tests.hashers.CountingHasher"]
 CACHED = {"VERIFIED_SECRET_CACHE_SECONDS": 300}

@@ -11,9 +11,18 @@ from django.test import Client
 from django_oauth_par.models import ClientPolicy, PushedRequest
 
 from . import signing
-from .conftest import CHALLENGE, REDIRECT_URI, VERIFIER, auth_params, authorize_url, push
+from .helpers import (
+    CHALLENGE,
+    REDIRECT_URI,
+    VERIFIER,
+    auth_params,
+    authorize_url,
+    code_from,
+    consent,
+    exchange,
+    push,
+)
 from .signing import assertion, assertion_params, make_key_client, private_key, register_keys, request_object
-from .test_authorize import code_from, consent, exchange
 
 FORM = "application/x-www-form-urlencoded"
 

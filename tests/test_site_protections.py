@@ -22,14 +22,7 @@ from oauth2_provider.models import get_grant_model
 from django_oauth_par.models import PushedRequest
 
 from . import protected_urls
-from .conftest import auth_params, pushed_uri
-from .test_authorize import (
-    LOGIN_PATH,
-    blind_post,
-    code_from,
-    consent,
-    consent_fields,
-)
+from .helpers import LOGIN_PATH, auth_params, blind_post, code_from, consent, consent_fields, pushed_uri
 
 Grant = get_grant_model()
 

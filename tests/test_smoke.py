@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from .conftest import auth_params, push
+from .helpers import auth_params, push
 
 
 def test_push_returns_reference(client, confidential):

@@ -8,11 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import subprocess
-import sys
-import textwrap
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,31 +20,7 @@ from django_oauth_par import startup
 from django_oauth_par.middleware import PushedAuthorizationMiddleware
 from django_oauth_par.models import ClientPolicy, PushedRequest
 
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def start_wsgi_application(tmp_path: Path, settings_text: str) -> subprocess.CompletedProcess[str]:
-    """Build the WSGI application in a new process, as gunicorn or uwsgi do (no system checks).
-
-    ``settings_text`` is appended to a settings module that starts from the suite's own.
-    """
-    (tmp_path / "startup_settings.py").write_text(
-        "from tests.settings import *  # noqa: F403\n" + textwrap.dedent(settings_text), encoding="utf-8"
-    )
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "startup_settings",
-        "PYTHONPATH": os.pathsep.join([str(tmp_path), str(ROOT)]),
-    }
-    return subprocess.run(
-        [sys.executable, "-c", "from django.core.wsgi import get_wsgi_application; get_wsgi_application()"],
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+from .helpers import start_wsgi_application
 
 
 @pytest.fixture

@@ -8,20 +8,27 @@ make a one-minute window flaky).
 from __future__ import annotations
 
 import os
-import threading
 from collections import Counter
-from collections.abc import Callable
 from typing import Any
 
 import pytest
 from django.core.cache.backends.base import BaseCache
-from django.db import DatabaseError, connection
-from django.test import Client, override_settings
+from django.db import DatabaseError
+from django.test import override_settings
 
 from django_oauth_par.models import PushedRequest
 
-from .conftest import SECRET, auth_params, forget_redis_cache, make_client, private_redis_cache, push
 from .hashers import CountingHasher
+from .helpers import (
+    SECRET,
+    THREADS,
+    auth_params,
+    concurrently,
+    forget_redis_cache,
+    make_client,
+    private_redis_cache,
+    push,
+)
 
 
 @override_settings(OAUTH2_PAR={"PUSH_RATE": "3/day"})
@@ -74,7 +81,6 @@ def test_successful_pushes_do_not_count_as_failures(client, confidential):
 # --- Slots are taken before the hash, atomically: concurrent requests against Redis ---------
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/2")
-THREADS = 40
 
 
 @pytest.fixture
@@ -92,29 +98,6 @@ def redis_cache() -> Any:
     with override_settings(CACHES=caches):
         yield
     forget_redis_cache(caches["par"])
-
-
-def concurrently(count: int, send: Callable[[Client], Any]) -> list[Any]:
-    """``send`` from ``count`` threads with clients of their own, all released at once."""
-    barrier = threading.Barrier(count)
-    results: list[Any] = [None] * count
-
-    def worker(index: int) -> None:
-        try:
-            http = Client(raise_request_exception=False)
-            barrier.wait(timeout=30)
-            results[index] = send(http)
-        except BaseException as error:  # noqa: BLE001 - reported by the assertions
-            results[index] = error
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=(index,)) for index in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    return results
 
 
 def statuses(results: list[Any]) -> Counter[int]:

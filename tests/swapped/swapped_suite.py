@@ -7,7 +7,7 @@ from oauth2_provider.models import get_application_model
 
 from django_oauth_par.admin import ClientPolicyInline
 from django_oauth_par.models import ClientPolicy
-from tests.conftest import auth_params, authorize_url, make_client, push
+from tests.helpers import auth_params, authorize_url, make_client, push
 
 from .admin_classes import PartnerApplicationAdmin
 
