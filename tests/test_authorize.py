@@ -12,23 +12,19 @@ import hashlib
 import html
 import json
 import secrets
-import threading
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlencode, urlparse
+from urllib.parse import parse_qs, urlparse
 
 import pytest
 from django.conf import settings
-from django.contrib.auth import get_user_model
-from django.test import Client, override_settings
+from django.test import override_settings
 from django.utils import timezone
 from oauth2_provider.models import get_access_token_model, get_grant_model
 
-from django_oauth_par.models import REQUEST_URI_PREFIX, ClientPolicy, PushedRequest
+from django_oauth_par.models import PushedRequest
 
 from .helpers import (
-    AUTHORIZE_URL,
     CHALLENGE,
     OTHER_REDIRECT_URI,
     REDIRECT_URI,
@@ -38,16 +34,12 @@ from .helpers import (
     auth_params,
     authorize_url,
     blind_post,
-    classic_url,
     code_from,
     consent,
     consent_fields,
-    csrf_for,
     exchange,
-    expire,
     log_in_through_form,
     make_client,
-    page_forms,
     push,
     pushed_uri,
 )
@@ -71,11 +63,6 @@ CLAIMS = json.dumps({"id_token": {"email": None}})
 @pytest.fixture
 def skip_client(db: Any) -> Any:
     return make_client("skip-client", skip_authorization=True)
-
-
-@pytest.fixture
-def superuser(db: Any) -> Any:
-    return get_user_model().objects.create_superuser("root", "root@example.com", "root-password")
 
 
 # Helpers ------------------------------------------------------------------------------
@@ -227,152 +214,6 @@ def test_extra_query_parameters_next_to_request_uri_are_ignored(client, browser,
     token = exchange(client, params["code"])
     assert token.status_code == 200
     assert token.json()["scope"] == "read"
-
-
-# Deny and replay ----------------------------------------------------------------------
-
-
-def test_deny_redirects_access_denied_and_redeems(client, signed_in, confidential):
-    uri = pushed_uri(client, state="deny-state")
-    params = code_from(consent(signed_in, authorize_url(uri), allow=False))
-    assert params["error"] == "access_denied"
-    assert params["state"] == "deny-state"
-    assert "code" not in params
-    assert not Grant.objects.exists()
-    assert PushedRequest.objects.get().redeemed_at is not None
-    assert_error_page(signed_in.get(authorize_url(uri)))
-
-
-def test_replay_after_completion_is_refused(client, signed_in, confidential):
-    uri = pushed_uri(client)
-    url = authorize_url(uri)
-    page = signed_in.get(url)
-    fields = {**consent_fields(page), "allow": "Authorize"}
-    code_from(signed_in.post(url, fields))
-    assert Grant.objects.count() == 1
-
-    assert_error_page(signed_in.get(url), "invalid_request_uri")
-    assert_error_page(signed_in.post(url, fields), "invalid_request_uri")
-    assert Grant.objects.count() == 1
-
-
-# References that must not be honoured ------------------------------------------------
-
-
-class FetchRecorder(BaseHTTPRequestHandler):
-    hits: list[str] = []
-
-    def do_GET(self) -> None:
-        FetchRecorder.hits.append(self.path)
-        body = b"eyJhbGciOiJub25lIn0.e30."
-        self.send_response(200)
-        self.send_header("Content-Type", "application/oauth-authz-req+jwt")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
-@pytest.fixture
-def request_object_server():
-    FetchRecorder.hits = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), FetchRecorder)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/request.jwt"
-    server.shutdown()
-    server.server_close()
-
-
-@pytest.mark.parametrize("logged_in", [True, False], ids=["signed-in", "anonymous"])
-def test_unusable_references_get_an_error_page(
-    client, browser, user, confidential, other_client, request_object_server, logged_in
-):
-    if logged_in:
-        browser.force_login(user)
-    own = pushed_uri(client)
-    push_other = push(client, auth_params(client_id="other-client"), client_id="other-client")
-    assert push_other.status_code == 201
-    foreign = push_other.json()["request_uri"]
-
-    urls = [
-        authorize_url(REQUEST_URI_PREFIX + secrets.token_urlsafe(32)),
-        authorize_url(foreign),  # pushed by other-client, presented as conf-client
-        authorize_url(own, client_id="other-client"),  # and the other way round
-        AUTHORIZE_URL + "?" + urlencode({"request_uri": own}),
-        authorize_url(own, client_id=""),
-        authorize_url("https://evil.example/request.jwt"),
-        authorize_url(request_object_server),
-        authorize_url(own + secrets.token_urlsafe(8)),
-        authorize_url(own[:-1]),
-        authorize_url(own) + "&" + urlencode({"request_uri": own}),
-    ]
-    for url in urls:
-        assert_error_page(browser.get(url))
-        assert_error_page(blind_post(browser, url))
-    assert FetchRecorder.hits == []
-    assert not Grant.objects.exists()
-    # None of this redeemed the real references.
-    assert PushedRequest.objects.filter(redeemed_at__isnull=True).count() == 2
-    assert browser.get(authorize_url(own)).status_code == (200 if logged_in else 302)
-
-
-def test_pushed_value_for_another_client_cannot_be_swapped(client, signed_in, confidential, other_client):
-    """The other client's reference, presented with its own client_id, stays the other client's."""
-    response = push(client, auth_params(client_id="other-client", state="theirs"), client_id="other-client")
-    foreign = response.json()["request_uri"]
-    params = code_from(consent(signed_in, authorize_url(foreign, client_id="other-client")))
-    assert params["state"] == "theirs"
-    assert Grant.objects.get().application == other_client
-
-
-# Expiry -------------------------------------------------------------------------------
-
-
-def test_expired_reference_gets_an_error_page(client, signed_in, confidential):
-    uri = pushed_uri(client)
-    assert signed_in.get(authorize_url(uri)).status_code == 200
-    expire()
-    assert_error_page(signed_in.get(authorize_url(uri)), "invalid_request_uri")
-    assert_error_page(blind_post(signed_in, authorize_url(uri)))
-    assert not Grant.objects.exists()
-
-
-def test_expiry_between_consent_page_and_post(client, signed_in, confidential):
-    uri = pushed_uri(client)
-    page = signed_in.get(authorize_url(uri))
-    expire()
-    response = signed_in.post(authorize_url(uri), {**consent_fields(page), "allow": "Authorize"})
-    assert_error_page(response)
-    assert not Grant.objects.exists()
-
-
-def test_lifetime_setting_is_honoured(client, signed_in, confidential):
-    with override_settings(OAUTH2_PAR={"REQUEST_URI_LIFETIME": 5}):
-        response = push(client, auth_params())
-    assert response.json()["expires_in"] == 5
-    stored = PushedRequest.objects.get()
-    assert stored.expires_at - stored.created_at == timedelta(seconds=5)
-    PushedRequest.objects.update(
-        created_at=stored.created_at - timedelta(seconds=6),
-        expires_at=stored.expires_at - timedelta(seconds=6),
-    )
-    assert_error_page(signed_in.get(authorize_url(response.json()["request_uri"])))
-
-
-def test_expiry_while_on_the_login_page_is_no_loop(client, browser, confidential, user):
-    uri = pushed_uri(client)
-    login_location = assert_login_redirect(browser.get(authorize_url(uri)), uri)
-    page = browser.get(login_location)
-    assert page.status_code == 200
-    expire()
-    back = log_in_through_form(browser, login_location)
-    assert back["Location"] == authorize_url(uri)
-    final = browser.get(back["Location"])
-    assert_error_page(final, "invalid_request_uri")
-    assert "expired" in final.content.decode()
 
 
 # Re-validation at the authorization endpoint -----------------------------------------
@@ -541,105 +382,6 @@ def test_repeated_resource_values_reach_grant_and_token(client, signed_in, confi
     token = exchange(client, params["code"])
     assert token.status_code == 200, token.content
     assert AccessToken.objects.get().resource == [RESOURCE_1, RESOURCE_2]
-
-
-# PAR required (PAR-SPEC §3) ----------------------------------------------------------
-
-
-def hand_made_post(browser: Client, client_id: str = "conf-client", with_query: bool = True) -> Any:
-    """A POST to the authorization endpoint with every AllowForm field, as an attacker would write it."""
-    data = {
-        "csrfmiddlewaretoken": csrf_for(browser),
-        "allow": "Authorize",
-        "redirect_uri": REDIRECT_URI,
-        "scope": "read",
-        "nonce": "",
-        "client_id": client_id,
-        "state": "hand-made",
-        "response_type": "code",
-        "code_challenge": CHALLENGE,
-        "code_challenge_method": "S256",
-        "claims": "",
-        "resource": "",
-    }
-    url = classic_url(client_id=client_id, state="hand-made") if with_query else AUTHORIZE_URL
-    return browser.post(url, data)
-
-
-def assert_refused_classically(browser: Client, client_id: str) -> None:
-    grants = Grant.objects.count()
-    assert_error_page(browser.get(classic_url(client_id=client_id)), "invalid_request")
-    assert_error_page(hand_made_post(browser, client_id), "invalid_request")
-    assert_error_page(hand_made_post(browser, client_id, with_query=False), "invalid_request")
-    assert Grant.objects.count() == grants
-
-
-def test_par_required_per_client(client, browser, user, confidential, other_client):
-    ClientPolicy.objects.create(application=confidential, require_pushed_authorization_requests=True)
-
-    assert_error_page(browser.get(classic_url()), "invalid_request")  # before login
-    browser.force_login(user)
-    assert_refused_classically(browser, "conf-client")
-    assert not Grant.objects.exists()
-
-    # A pushed request of the same client works.
-    uri = pushed_uri(client, state="pushed")
-    assert code_from(consent(browser, authorize_url(uri)))["state"] == "pushed"
-    assert Grant.objects.count() == 1
-
-    # Another client is not affected: classic GET + consent and a hand-made POST both work.
-    url = classic_url(client_id="other-client", state="classic")
-    assert code_from(consent(browser, url))["state"] == "classic"
-    assert code_from(hand_made_post(browser, "other-client"))["state"] == "hand-made"
-    assert Grant.objects.filter(application=other_client).count() == 2
-
-
-def test_par_required_server_wide(client, browser, user, confidential, other_client):
-    with override_settings(OAUTH2_PAR={"REQUIRE_PUSHED_AUTHORIZATION_REQUESTS": True}):
-        for client_id in ("conf-client", "other-client", "no-such-client"):
-            assert_error_page(browser.get(classic_url(client_id=client_id)), "invalid_request")
-        assert_error_page(browser.get(AUTHORIZE_URL), "invalid_request")
-        assert_error_page(browser.get(AUTHORIZE_URL + "?response_type=code"), "invalid_request")
-        browser.force_login(user)
-        for client_id in ("conf-client", "other-client"):
-            assert_refused_classically(browser, client_id)
-        assert not Grant.objects.exists()
-
-        uri = pushed_uri(client, state="pushed")
-        assert code_from(consent(browser, authorize_url(uri)))["state"] == "pushed"
-    assert Grant.objects.count() == 1
-
-
-def test_par_required_set_through_the_admin(client, browser, superuser, confidential):
-    browser.force_login(superuser)
-    # Before: the client may still use classic requests.
-    assert browser.get(classic_url()).status_code == 200
-
-    change_url = f"/admin/oauth2_provider/application/{confidential.pk}/change/"
-    page = browser.get(change_url)
-    assert page.status_code == 200
-    forms = [form for form in page_forms(page) if form["attrs"].get("id") == "application_form"]
-    assert len(forms) == 1
-    form = forms[0]
-    checkbox = "pushed_authorization_policy-0-require_pushed_authorization_requests"
-    assert checkbox in form["names"]
-    assert "pushed_authorization_policy-TOTAL_FORMS" in dict(form["fields"])
-    data: dict[str, list[str]] = {}
-    for name, value in form["fields"]:
-        if name != checkbox:
-            data.setdefault(name, []).append(value)
-    data[checkbox] = ["on"]
-    data["_save"] = ["Save"]
-    response = browser.post(change_url, data)
-    assert response.status_code == 302, response.content.decode()[:3000]
-
-    assert ClientPolicy.objects.get(application=confidential).require_pushed_authorization_requests
-    assert_error_page(browser.get(classic_url()), "invalid_request")
-    # The admin saved the client unchanged: a pushed request still works.
-    confidential.refresh_from_db()
-    assert confidential.redirect_uris.split() == [REDIRECT_URI, OTHER_REDIRECT_URI]
-    uri = pushed_uri(client, state="after-admin")
-    assert code_from(consent(browser, authorize_url(uri)))["state"] == "after-admin"
 
 
 def test_defaults_fill_in_what_the_push_left_out(client, signed_in, db):

@@ -1,15 +1,19 @@
-"""PAR required cannot be dodged by how a client_id is spelled (PAR-SPEC §3).
+"""PAR required (PAR-SPEC §3): the middleware refuses what a client must push, however it is sent.
 
-DOT's consent form strips whitespace around ``client_id``; oauthlib and our lookups read it
-as sent. Every spelling that some reader would take for another value is refused, by GET,
-HEAD and POST, in the query and in the body.
+Per client (set in the admin) and server-wide, before login and for hand-made POSTs. DOT's
+consent form strips whitespace around ``client_id``; oauthlib and our lookups read it as sent.
+Every spelling that some reader would take for another value is refused, by GET, HEAD and
+POST, in the query and in the body.
 """
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import urlencode
 
 import pytest
+from django.contrib.auth import get_user_model
+from django.test import Client, override_settings
 from oauth2_provider.models import get_grant_model
 
 from django_oauth_par.middleware import well_formed_client_id
@@ -18,6 +22,7 @@ from django_oauth_par.models import ClientPolicy
 from .helpers import (
     AUTHORIZE_URL,
     CHALLENGE,
+    OTHER_REDIRECT_URI,
     REDIRECT_URI,
     assert_error_page,
     authorize_url,
@@ -25,6 +30,7 @@ from .helpers import (
     code_from,
     consent,
     csrf_for,
+    page_forms,
     pushed_uri,
 )
 
@@ -109,3 +115,107 @@ def test_well_formed_client_id(client_id, ok):
 def test_a_query_with_only_padding_in_client_id_is_refused_before_dot_sees_it(signed_in, db):
     url = AUTHORIZE_URL + "?" + urlencode({"client_id": " ", "response_type": "code"})
     assert_error_page(signed_in.get(url), "invalid_request")
+
+
+# PAR required, per client and server-wide -----------------------------------------------
+
+
+@pytest.fixture
+def superuser(db: Any) -> Any:
+    return get_user_model().objects.create_superuser("root", "root@example.com", "root-password")
+
+
+def hand_made_post(browser: Client, client_id: str = "conf-client", with_query: bool = True) -> Any:
+    """A POST to the authorization endpoint with every AllowForm field, as an attacker would write it."""
+    data = {
+        "csrfmiddlewaretoken": csrf_for(browser),
+        "allow": "Authorize",
+        "redirect_uri": REDIRECT_URI,
+        "scope": "read",
+        "nonce": "",
+        "client_id": client_id,
+        "state": "hand-made",
+        "response_type": "code",
+        "code_challenge": CHALLENGE,
+        "code_challenge_method": "S256",
+        "claims": "",
+        "resource": "",
+    }
+    url = classic_url(client_id=client_id, state="hand-made") if with_query else AUTHORIZE_URL
+    return browser.post(url, data)
+
+
+def assert_refused_classically(browser: Client, client_id: str) -> None:
+    grants = Grant.objects.count()
+    assert_error_page(browser.get(classic_url(client_id=client_id)), "invalid_request")
+    assert_error_page(hand_made_post(browser, client_id), "invalid_request")
+    assert_error_page(hand_made_post(browser, client_id, with_query=False), "invalid_request")
+    assert Grant.objects.count() == grants
+
+
+def test_par_required_per_client(client, browser, user, confidential, other_client):
+    ClientPolicy.objects.create(application=confidential, require_pushed_authorization_requests=True)
+
+    assert_error_page(browser.get(classic_url()), "invalid_request")  # before login
+    browser.force_login(user)
+    assert_refused_classically(browser, "conf-client")
+    assert not Grant.objects.exists()
+
+    # A pushed request of the same client works.
+    uri = pushed_uri(client, state="pushed")
+    assert code_from(consent(browser, authorize_url(uri)))["state"] == "pushed"
+    assert Grant.objects.count() == 1
+
+    # Another client is not affected: classic GET + consent and a hand-made POST both work.
+    url = classic_url(client_id="other-client", state="classic")
+    assert code_from(consent(browser, url))["state"] == "classic"
+    assert code_from(hand_made_post(browser, "other-client"))["state"] == "hand-made"
+    assert Grant.objects.filter(application=other_client).count() == 2
+
+
+def test_par_required_server_wide(client, browser, user, confidential, other_client):
+    with override_settings(OAUTH2_PAR={"REQUIRE_PUSHED_AUTHORIZATION_REQUESTS": True}):
+        for client_id in ("conf-client", "other-client", "no-such-client"):
+            assert_error_page(browser.get(classic_url(client_id=client_id)), "invalid_request")
+        assert_error_page(browser.get(AUTHORIZE_URL), "invalid_request")
+        assert_error_page(browser.get(AUTHORIZE_URL + "?response_type=code"), "invalid_request")
+        browser.force_login(user)
+        for client_id in ("conf-client", "other-client"):
+            assert_refused_classically(browser, client_id)
+        assert not Grant.objects.exists()
+
+        uri = pushed_uri(client, state="pushed")
+        assert code_from(consent(browser, authorize_url(uri)))["state"] == "pushed"
+    assert Grant.objects.count() == 1
+
+
+def test_par_required_set_through_the_admin(client, browser, superuser, confidential):
+    browser.force_login(superuser)
+    # Before: the client may still use classic requests.
+    assert browser.get(classic_url()).status_code == 200
+
+    change_url = f"/admin/oauth2_provider/application/{confidential.pk}/change/"
+    page = browser.get(change_url)
+    assert page.status_code == 200
+    forms = [form for form in page_forms(page) if form["attrs"].get("id") == "application_form"]
+    assert len(forms) == 1
+    form = forms[0]
+    checkbox = "pushed_authorization_policy-0-require_pushed_authorization_requests"
+    assert checkbox in form["names"]
+    assert "pushed_authorization_policy-TOTAL_FORMS" in dict(form["fields"])
+    data: dict[str, list[str]] = {}
+    for name, value in form["fields"]:
+        if name != checkbox:
+            data.setdefault(name, []).append(value)
+    data[checkbox] = ["on"]
+    data["_save"] = ["Save"]
+    response = browser.post(change_url, data)
+    assert response.status_code == 302, response.content.decode()[:3000]
+
+    assert ClientPolicy.objects.get(application=confidential).require_pushed_authorization_requests
+    assert_error_page(browser.get(classic_url()), "invalid_request")
+    # The admin saved the client unchanged: a pushed request still works.
+    confidential.refresh_from_db()
+    assert confidential.redirect_uris.split() == [REDIRECT_URI, OTHER_REDIRECT_URI]
+    uri = pushed_uri(client, state="after-admin")
+    assert code_from(consent(browser, authorize_url(uri)))["state"] == "after-admin"
