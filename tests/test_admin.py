@@ -1,7 +1,8 @@
 """The admin reveals no pushed value, not even one character at a time through list lookups.
 
-Everything here runs as a staff user who may only view pushed requests and clients: the
-person the lookup oracle would serve.
+The lookup tests run as a staff user who may only view pushed requests and clients: the
+person the lookup oracle would serve. The pages of one pushed request run as a superuser,
+who still sees names, never values, and can add, change or delete nothing.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from oauth2_provider.models import get_application_model
 from django_oauth_par.admin import OfferedLookupsOnly
 from django_oauth_par.models import ClientPolicy, PushedRequest
 
-from .helpers import auth_params, push
+from .helpers import CHALLENGE, REDIRECT_URI, auth_params, push
 
 Application = get_application_model()
 CHANGELIST = "admin:oauth_par_pushedrequest_changelist"
@@ -295,3 +296,132 @@ def test_offered_lookups_are_derived_from_every_kind_of_filter(rf):
     assert model_admin.lookup_allowed("spent_before", "1", request)
     assert not model_admin.lookup_allowed("parameters__icontains", "x", request)
     assert model_admin.offered_lookups(None) == model_admin.offered_lookups(request)  # Django 4.2 passes none
+
+
+# --- the pushed-request pages, as a superuser ---------------------------------------------------
+
+
+STATE_SENTINEL = "state-sentinel-7d1f"
+NONCE_SENTINEL = "nonce-sentinel-93ab"
+RESOURCE_SENTINEL = "https://resource-sentinel.example/api"
+
+
+@pytest.fixture
+def admin_http(client, db):
+    get_user_model().objects.create_superuser("root", "root@example.com", "root-password")
+    assert client.login(username="root", password="root-password")
+    return client
+
+
+@pytest.fixture
+def pushed(client, confidential):
+    response = push(
+        client,
+        auth_params(
+            state=STATE_SENTINEL, nonce=NONCE_SENTINEL, scope="openid read", resource=RESOURCE_SENTINEL
+        ),
+    )
+    assert response.status_code == 201
+    request_uri = response.json()["request_uri"]
+    return request_uri, PushedRequest.objects.get()
+
+
+def cell(html, pattern):
+    match = re.search(pattern, html, re.S)
+    assert match, pattern
+    return match.group(1)
+
+
+def assert_nothing_pushed_shown(html, request_uri, row):
+    for value in (
+        STATE_SENTINEL,
+        NONCE_SENTINEL,
+        RESOURCE_SENTINEL,
+        CHALLENGE,
+        REDIRECT_URI,
+        request_uri,
+        request_uri.rsplit(":", 1)[1],
+        row.digest,
+    ):
+        assert value not in html, value
+
+
+def test_admin_changelist_shows_names_not_values(admin_http, pushed):
+    request_uri, row = pushed
+    response = admin_http.get(reverse("admin:oauth_par_pushedrequest_changelist"))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert re.search(r'<td class="field-application[^"]*">client conf-client</td>', html)
+    names = cell(html, r'<td class="field-names">(.*?)</td>')
+    assert names.split(", ") == list(dict.fromkeys(name for name, _value in row.parameters))
+    assert cell(html, r'<td class="field-status">(.*?)</td>') == "pending"
+    assert_nothing_pushed_shown(html, request_uri, row)
+
+
+def test_admin_change_page_shows_names_not_values(admin_http, pushed):
+    request_uri, row = pushed
+    response = admin_http.get(reverse("admin:oauth_par_pushedrequest_change", args=[row.pk]))
+    assert response.status_code == 200
+    html = response.content.decode()
+    readonly = re.findall(r'<div class="readonly">(.*?)</div>', html, re.S)
+    assert any(re.fullmatch(r"(<a [^>]*>)?client conf-client(</a>)?", value) for value in readonly)
+    expected_names = ", ".join(name for name, _value in row.parameters)
+    assert expected_names in readonly
+    for name in ("response_type", "redirect_uri", "state", "nonce", "code_challenge", "resource"):
+        assert name in expected_names
+    assert "pending" in readonly
+    assert_nothing_pushed_shown(html, request_uri, row)
+
+
+def test_admin_changelist_shows_redeemed_state(admin_http, pushed):
+    _request_uri, row = pushed
+    PushedRequest.objects.filter(pk=row.pk).update(redeemed_at=timezone.now())
+    response = admin_http.get(reverse("admin:oauth_par_pushedrequest_changelist"))
+    assert response.status_code == 200
+    assert cell(response.content.decode(), r'<td class="field-status">(.*?)</td>') == "redeemed"
+
+
+def test_admin_cannot_add(admin_http, db):
+    response = admin_http.get(reverse("admin:oauth_par_pushedrequest_add"))
+    assert response.status_code == 403
+    changelist = admin_http.get(reverse("admin:oauth_par_pushedrequest_changelist"))
+    assert reverse("admin:oauth_par_pushedrequest_add") not in changelist.content.decode()
+
+
+def test_admin_cannot_delete(admin_http, pushed):
+    _request_uri, row = pushed
+    response = admin_http.get(reverse("admin:oauth_par_pushedrequest_delete", args=[row.pk]))
+    assert response.status_code == 403
+    response = admin_http.post(
+        reverse("admin:oauth_par_pushedrequest_delete", args=[row.pk]), {"post": "yes"}
+    )
+    assert response.status_code == 403
+    admin_http.post(
+        reverse("admin:oauth_par_pushedrequest_changelist"),
+        {"action": "delete_selected", "_selected_action": [row.pk], "post": "yes"},
+    )
+    assert PushedRequest.objects.filter(pk=row.pk).exists()
+
+
+def test_admin_cannot_change(admin_http, pushed):
+    _request_uri, row = pushed
+    response = admin_http.post(
+        reverse("admin:oauth_par_pushedrequest_change", args=[row.pk]),
+        {"redeemed_at_0": "2000-01-01", "redeemed_at_1": "00:00:00"},
+    )
+    assert response.status_code == 403
+    row.refresh_from_db()
+    assert row.redeemed_at is None
+
+
+def test_admin_requires_staff(client, pushed):
+    _request_uri, row = pushed
+    response = client.get(reverse("admin:oauth_par_pushedrequest_change", args=[row.pk]))
+    assert response.status_code == 302
+    assert STATE_SENTINEL not in response.content.decode()
+
+
+def test_admin_application_page_has_policy_switch(admin_http, confidential):
+    response = admin_http.get(reverse("admin:oauth2_provider_application_change", args=[confidential.pk]))
+    assert response.status_code == 200
+    assert "require_pushed_authorization_requests" in response.content.decode()

@@ -13,8 +13,9 @@ from django.test import override_settings
 
 from django_oauth_par import checks, conf
 from django_oauth_par.conf import SETTINGS, Settings, par_settings, parse_rate
+from django_oauth_par.models import PushedRequest
 
-from .helpers import AUTHORIZE_URL, auth_params, start_wsgi_application
+from .helpers import AUTHORIZE_URL, auth_params, push, start_wsgi_application
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCMEM = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
@@ -165,6 +166,40 @@ def test_a_string_par_switch_refuses_classic_requests_rather_than_allowing_them(
     client.force_login(user)
     with pytest.raises(ImproperlyConfigured, match="REQUIRE_PUSHED_AUTHORIZATION_REQUESTS"):
         client.get(AUTHORIZE_URL, auth_params())
+
+
+# --- invalid settings never become the defaults -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "not a dict",
+        [],
+        {"REQUEST_URI_LIFETIME": 0},
+        {"REQUEST_URI_LIFETIME": "60"},
+        {"REQUEST_URI_LIFETIME": True},
+        {"MAX_BODY_BYTES": 0},
+        {"MAX_BODY_BYTES": "big"},
+        {"MAX_PARAMETERS": 0},
+        {"MAX_PARAMETERS": None},
+        {"MAX_VALUE_LENGTH": -1},
+    ],
+)
+def test_invalid_settings_stop_the_push_and_store_nothing(client, confidential, value):
+    with override_settings(OAUTH2_PAR=value), pytest.raises(ImproperlyConfigured, match="OAUTH2_PAR"):
+        push(client, auth_params())
+    assert not PushedRequest.objects.exists()
+
+
+def test_unknown_keys_are_ignored_at_run_time(client, confidential):
+    with override_settings(OAUTH2_PAR={"UNKNOWN": object()}):
+        assert push(client, auth_params()).status_code == 201
+
+
+def test_an_invalid_limit_is_never_replaced_by_the_default(client, confidential):
+    with override_settings(OAUTH2_PAR={"MAX_BODY_BYTES": "1"}), pytest.raises(ImproperlyConfigured):
+        push(client, auth_params())
 
 
 # --- rates ---------------------------------------------------------------------------------------
