@@ -28,6 +28,7 @@ try:  # DOT >= 3.5: modules split by role
     )
     from oauth2_provider.core.backends_oauthlib import OAuthLibCore
     from oauth2_provider.core.exceptions import FatalClientError, OAuthToolkitError
+    from oauth2_provider.resource_server.views.generic import ProtectedResourceView
 except ImportError:  # DOT 3.4
     from oauth2_provider.exceptions import FatalClientError, OAuthToolkitError
     from oauth2_provider.forms import AllowForm
@@ -37,6 +38,7 @@ except ImportError:  # DOT 3.4
         ConnectDiscoveryInfoView,
         IntrospectTokenView,
     )
+    from oauth2_provider.views.generic import ProtectedResourceView
     from oauth2_provider.views.metadata import OAuthServerMetadataView
     from oauth2_provider.views.mixins import OAuthLibMixin
 
@@ -52,6 +54,7 @@ __all__ = [
     "OAuthLibMixin",
     "OAuthServerMetadataView",
     "OAuthToolkitError",
+    "ProtectedResourceView",
     "is_valid_resource_uri",
     "native_par_enabled",
 ]

@@ -248,8 +248,16 @@ def code_from(response: Any, redirect_uri: str = REDIRECT_URI) -> dict[str, str]
     return redirect_params(response)
 
 
-def exchange(http: Client, code: str, verifier: str = VERIFIER, client_id: str = "conf-client") -> Any:
+def form_post(http: Client, url: str, data: dict[str, Any], **headers: Any) -> Any:
+    """POST ``data`` form-encoded, as RFC 6749 §3.2, RFC 7009 and RFC 7662 ask of token-endpoint clients."""
     return http.post(
+        url, urlencode(data, doseq=True), content_type="application/x-www-form-urlencoded", **headers
+    )
+
+
+def exchange(http: Client, code: str, verifier: str = VERIFIER, client_id: str = "conf-client") -> Any:
+    return form_post(
+        http,
         TOKEN_URL,
         {
             "grant_type": "authorization_code",

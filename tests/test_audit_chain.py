@@ -29,6 +29,7 @@ from .helpers import (
     code_from,
     consent,
     exchange,
+    form_post,
     make_client,
     push,
 )
@@ -66,7 +67,8 @@ def login(client: Client, browser: Client, **overrides: str) -> tuple[dict[str, 
 
 
 def refresh(client: Client, refresh_token: str) -> Any:
-    return client.post(
+    return form_post(
+        client,
         TOKEN_URL,
         {"grant_type": "refresh_token", "refresh_token": refresh_token},
         HTTP_AUTHORIZATION=basic("conf-client", SECRET),
@@ -140,7 +142,8 @@ def test_the_chain_of_a_refresh_and_a_revocation(client, browser, confidential):
     assert last.facts["previous_refresh_token_id"] == old_refresh.pk
     assert "authorization_details" in last.facts and last.facts["authorization_details"] is None
 
-    revoked = client.post(
+    revoked = form_post(
+        client,
         "/o/revoke_token/",
         {"token": refreshed.json()["access_token"]},
         HTTP_AUTHORIZATION=basic("conf-client", SECRET),
@@ -164,7 +167,8 @@ def test_a_refresh_without_rotation_is_in_the_chain(client, browser, confidentia
 
 def test_a_refresh_token_revocation_is_in_the_chain(client, browser, confidential):
     tokens, audit_id, _uri, _code = login(client, browser)
-    client.post(
+    form_post(
+        client,
         "/o/revoke_token/",
         {"token": tokens["refresh_token"], "token_type_hint": "refresh_token"},
         HTTP_AUTHORIZATION=basic("conf-client", SECRET),
@@ -174,7 +178,8 @@ def test_a_refresh_token_revocation_is_in_the_chain(client, browser, confidentia
 
 def test_another_clients_revocation_records_nothing(client, browser, confidential, other_client):
     tokens, audit_id, _uri, _code = login(client, browser)
-    client.post(
+    form_post(
+        client,
         "/o/revoke_token/",
         {"token": tokens["access_token"]},
         HTTP_AUTHORIZATION=basic("other-client", SECRET),
@@ -283,7 +288,8 @@ def test_each_new_event_sends_its_signal(client, browser, confidential):
     try:
         tokens, audit_id, _uri, _code = login(client, browser, authorization_details=PAYMENT)
         again = refresh(client, tokens["refresh_token"]).json()
-        client.post(
+        form_post(
+            client,
             "/o/revoke_token/",
             {"token": again["access_token"]},
             HTTP_AUTHORIZATION=basic("conf-client", SECRET),

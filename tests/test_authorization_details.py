@@ -29,6 +29,7 @@ from .helpers import (
     code_from,
     consent,
     exchange,
+    form_post,
     push,
 )
 
@@ -80,7 +81,8 @@ def login(client: Client, browser: Client, details: Any = None, **overrides: str
 
 
 def refresh(client: Client, refresh_token: str) -> Any:
-    return client.post(
+    return form_post(
+        client,
         TOKEN_URL,
         {"grant_type": "refresh_token", "refresh_token": refresh_token},
         HTTP_AUTHORIZATION=basic("conf-client", SECRET),
@@ -405,7 +407,9 @@ def introspect(client: Client, token: str) -> dict[str, Any]:
         scope="introspection",
         expires=timezone.now() + timedelta(hours=1),
     )
-    response = client.post(INTROSPECT_URL, {"token": token}, HTTP_AUTHORIZATION=f"Bearer {bearer.token}")
+    response = form_post(
+        client, INTROSPECT_URL, {"token": token}, HTTP_AUTHORIZATION=f"Bearer {bearer.token}"
+    )
     assert response.status_code == 200, response.content
     return dict(response.json())
 
@@ -426,8 +430,11 @@ def test_introspection_of_a_token_without_details_is_unchanged(client, browser, 
 
 def test_introspection_of_a_revoked_token_says_only_inactive(client, browser, confidential):
     tokens = login(client, browser, [EXAMPLE])
-    revoked = client.post(
-        "/o/revoke_token/", {"token": tokens["access_token"]}, HTTP_AUTHORIZATION=basic("conf-client", SECRET)
+    revoked = form_post(
+        client,
+        "/o/revoke_token/",
+        {"token": tokens["access_token"]},
+        HTTP_AUTHORIZATION=basic("conf-client", SECRET),
     )
     assert revoked.status_code == 200
     assert introspect(client, tokens["access_token"]) == {"active": False}
@@ -480,7 +487,8 @@ def test_a_denied_request_issues_nothing(client, browser, confidential):
 
 def test_the_cleanup_removes_rows_whose_tokens_are_gone(client, browser, confidential):
     tokens = login(client, browser, [EXAMPLE])
-    client.post(
+    form_post(
+        client,
         "/o/revoke_token/",
         {"token": tokens["refresh_token"], "token_type_hint": "refresh_token"},
         HTTP_AUTHORIZATION=basic("conf-client", SECRET),

@@ -22,6 +22,7 @@ from .helpers import (
     code_from,
     consent,
     exchange,
+    form_post,
     push,
 )
 
@@ -79,7 +80,8 @@ def test_a_pattern_admits_an_unregistered_redirect_uri_end_to_end(client, signed
     uri = response.json()["request_uri"]
     params = code_from(consent(signed_in, authorize_url(uri)), redirect_uri=TENANT_URI)
     assert params["state"] == "tenant"
-    token = client.post(
+    token = form_post(
+        client,
         "/o/token/",
         {
             "grant_type": "authorization_code",

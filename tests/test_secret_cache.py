@@ -13,7 +13,7 @@ from oauth2_provider.views import TokenView
 from django_oauth_par.secret_cache import VerifiedSecretCacheMixin
 
 from .hashers import CountingHasher
-from .helpers import SECRET, TOKEN_URL, auth_params, basic, make_client, push
+from .helpers import SECRET, TOKEN_URL, auth_params, basic, form_post, make_client, push
 
 HASHERS = ["tests.hashers.CountingHasher"]
 CACHED = {"VERIFIED_SECRET_CACHE_SECONDS": 300}
@@ -114,7 +114,8 @@ def test_token_endpoint_uses_the_cache_through_the_mixin(client, db, fresh_token
     provider = {**oauth2_settings.user_settings, "OAUTH2_VALIDATOR_CLASS": f"{__name__}.CachingValidator"}
     with override_settings(PASSWORD_HASHERS=HASHERS, OAUTH2_PAR=CACHED, OAUTH2_PROVIDER=provider):
         statuses = [
-            client.post(
+            form_post(
+                client,
                 TOKEN_URL,
                 {"grant_type": "client_credentials", "scope": "read"},
                 HTTP_AUTHORIZATION=basic(app.client_id, SECRET),

@@ -28,8 +28,8 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 from jwcrypto import jwk, jwt
 from jwcrypto.common import JWException
-from oauth2_provider.views.generic import ProtectedResourceView
 
+from django_oauth_par.compat import ProtectedResourceView
 from django_oauth_par.granted import authorization_details
 
 from .payments import EXAMPLE
