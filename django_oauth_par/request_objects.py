@@ -18,6 +18,7 @@ from .audit import printable
 from .conf import par_settings
 from .exceptions import ParError
 from .keys import ClientKeys
+from .push_body import MULTI_VALUED
 
 WHAT = "request object"
 #: JWT claims that describe the object itself, not the authorization request (RFC 7519 §4.1).
@@ -28,8 +29,6 @@ ALLOWED_BESIDE = frozenset(
 )
 #: ``typ`` values accepted: RFC 9101 §10.8's own, or the generic one; anything else is another kind of JWT.
 TYPES = frozenset({"oauth-authz-req+jwt", "jwt"})
-#: Multi-valued parameters that a request object may give as a JSON array (RFC 8707 §2).
-MULTI_VALUED = frozenset({"resource"})
 
 
 def refuse(description: str) -> ParError:

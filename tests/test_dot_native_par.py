@@ -15,7 +15,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
-import threading
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlparse
 
@@ -34,6 +33,7 @@ from .helpers import (
     auth_params,
     authorize_url,
     basic,
+    concurrently,
     push,
 )
 
@@ -180,25 +180,13 @@ def test_racing_consent_posts(user):
     url = authorize_url(pushed(Client()))
     browser = signed_in(user)
     fields = {**consent_page(browser, url), "allow": "Authorize"}
-    racers = 8
-    barrier = threading.Barrier(racers)
-    statuses: list[Any] = [None] * racers
 
-    def consent(index: int) -> None:
-        copy = Client(raise_request_exception=False)
+    def consent(copy: Client) -> tuple[int, str]:
         copy.cookies = browser.cookies
-        try:
-            barrier.wait(timeout=30)
-            response = copy.post(url, fields)
-            statuses[index] = (response.status_code, response.get("Location", ""))
-        finally:
-            connection.close()
+        response = copy.post(url, fields)
+        return response.status_code, response.get("Location", "")
 
-    threads = [threading.Thread(target=consent, args=(index,)) for index in range(racers)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    statuses = concurrently(8, consent)
     codes = [location for status, location in statuses if status == 302 and "code=" in location]
     assert all(status < 500 for status, _location in statuses), statuses
     assert len(codes) == expected("racing_consents"), statuses
