@@ -17,6 +17,7 @@ import os
 import re
 import secrets
 import shutil
+import subprocess
 from collections.abc import Iterator
 from io import StringIO
 from pathlib import Path
@@ -279,13 +280,49 @@ def allow(page: Any) -> None:
 # The Node client -------------------------------------------------------------------------
 
 
+class NodeClient:
+    """Runs tests/e2e/node/par_client.mjs (openid-client) for one login against ``site``."""
+
+    def __init__(self, node: str) -> None:
+        self.command = [node, str(NODE_DIR / "par_client.mjs")]
+
+    def run(
+        self,
+        site: str,
+        client_id: str,
+        *,
+        secret: str | None = None,
+        private_key: Path | None = None,
+        sign_request: bool = False,
+        discovery: str = "oidc",
+    ) -> subprocess.CompletedProcess[str]:
+        """One login as ``client_id``, by its secret or its private key; the script prints JSON."""
+        command = [*self.command, "--server", site, "--client-id", client_id]
+        if secret is not None:
+            command += ["--client-secret", secret]
+        if private_key is not None:
+            command += ["--private-key", str(private_key)]
+        if sign_request:
+            command.append("--sign-request")
+        command += ["--username", USERNAME, "--password", PASSWORD]
+        command += ["--redirect-uri", callback_url(site), "--discovery", discovery]
+        return subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
+
+    def login(self, site: str, client_id: str, **options: Any) -> dict[str, Any]:
+        """:meth:`run`, which must succeed; what the script reports."""
+        finished = self.run(site, client_id, **options)
+        assert finished.returncode == 0, f"{finished.stdout}\n{finished.stderr}"
+        result: dict[str, Any] = json.loads(finished.stdout)
+        return result
+
+
 @pytest.fixture(scope="session")
-def node_client() -> list[str]:
-    """The command that runs the openid-client script; fails when setup.sh has not run."""
+def node_client() -> NodeClient:
+    """The openid-client script; fails when setup.sh has not run."""
     node = shutil.which("node")
     if node is None:
         pytest.fail(setup_needed("node is not on PATH"))
     module = NODE_DIR / "node_modules" / "openid-client" / "package.json"
     if not module.exists():
         pytest.fail(setup_needed(f"{module.parent} is missing"))
-    return [node, str(NODE_DIR / "par_client.mjs")]
+    return NodeClient(node)

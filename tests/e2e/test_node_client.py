@@ -9,7 +9,6 @@ ID token's signature, issuer, audience and nonce). It prints what happened as JS
 from __future__ import annotations
 
 import json
-import subprocess
 
 import pytest
 from jwcrypto import jwk
@@ -20,9 +19,7 @@ from django_oauth_par.models import ClientPolicy
 from .conftest import (
     CLIENT_ID,
     CLIENT_SECRET,
-    PASSWORD,
     REQUEST_URI_PREFIX,
-    USERNAME,
     callback_url,
     encodings,
     query_of,
@@ -31,26 +28,7 @@ from .conftest import (
 
 @pytest.mark.parametrize("discovery", ["oidc", "oauth2"])
 def test_openid_client_par_login(site, node_client, discovery):
-    command = [
-        *node_client,
-        "--server",
-        site,
-        "--client-id",
-        CLIENT_ID,
-        "--client-secret",
-        CLIENT_SECRET,
-        "--username",
-        USERNAME,
-        "--password",
-        PASSWORD,
-        "--redirect-uri",
-        callback_url(site),
-        "--discovery",
-        discovery,
-    ]
-    finished = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
-    assert finished.returncode == 0, f"{finished.stdout}\n{finished.stderr}"
-    result = json.loads(finished.stdout)
+    result = node_client.login(site, CLIENT_ID, secret=CLIENT_SECRET, discovery=discovery)
 
     # One issuer whichever document was read; openid-client has checked the callback's iss against it.
     assert result["issuer"] == f"{site}/o"
@@ -117,27 +95,9 @@ def test_openid_client_private_key_jwt_and_a_signed_request_object(
     )
     key_file = tmp_path / "client.jwk"
     key_file.write_text(key.export_private())
-    command = [
-        *node_client,
-        "--server",
-        site,
-        "--client-id",
-        "demo-keyed",
-        "--private-key",
-        str(key_file),
-        "--sign-request",
-        "--username",
-        USERNAME,
-        "--password",
-        PASSWORD,
-        "--redirect-uri",
-        callback_url(site),
-        "--discovery",
-        discovery,
-    ]
-    finished = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
-    assert finished.returncode == 0, f"{finished.stdout}\n{finished.stderr}"
-    result = json.loads(finished.stdout)
+    result = node_client.login(
+        site, "demo-keyed", private_key=key_file, sign_request=True, discovery=discovery
+    )
     assert "private_key_jwt" in result["token_endpoint_auth_methods_supported"]
     assert {"ES256", "PS256"} <= set(result["request_object_signing_alg_values_supported"])
     query = query_of(result["authorization_url"])
@@ -170,17 +130,7 @@ def test_openid_client_as_a_fapi2_client_against_the_fapi2_profile(site, node_cl
     )
     key_file = tmp_path / "client.jwk"
     key_file.write_text(key.export_private())
-    common = ["--server", site, "--username", USERNAME, "--password", PASSWORD]
-    common += ["--redirect-uri", callback_url(site), "--discovery", "oidc"]
-    finished = subprocess.run(
-        [*node_client, *common, "--client-id", "demo-fapi2", "--private-key", str(key_file)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert finished.returncode == 0, f"{finished.stdout}\n{finished.stderr}"
-    result = json.loads(finished.stdout)
+    result = node_client.login(site, "demo-fapi2", private_key=key_file)
     assert result["require_pushed_authorization_requests"] is True
     assert set(query_of(result["authorization_url"])) == {"client_id", "request_uri"}
     callback = query_of(result["callback"])
@@ -189,13 +139,7 @@ def test_openid_client_as_a_fapi2_client_against_the_fapi2_profile(site, node_cl
     assert result["id_token_claims"]["nonce"] == result["pushed"]["nonce"]
 
     # A client secret is no FAPI 2.0 client authentication: the push is refused.
-    refused = subprocess.run(
-        [*node_client, *common, "--client-id", CLIENT_ID, "--client-secret", CLIENT_SECRET],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    refused = node_client.run(site, CLIENT_ID, secret=CLIENT_SECRET)
     assert refused.returncode == 1
     # openid-client surfaces the 401's WWW-Authenticate challenge rather than the JSON error.
     assert "WWWAuthenticateChallengeError" in refused.stdout, refused.stdout
