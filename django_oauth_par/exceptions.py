@@ -57,3 +57,16 @@ def database_unavailable(what: str) -> ParError:
     """
     log.exception("%s failed: database error", what)
     return UNAVAILABLE
+
+
+def cache_unavailable() -> ParError:
+    """The answer when the shared cache (rates, used ``jti`` values) fails: 503, as for the database.
+
+    A new error each time: the push records the client on it, and requests run concurrently.
+    """
+    return ParError(
+        "temporarily_unavailable",
+        "The server cannot complete this request now. Try again.",
+        503,
+        reason="cache_error",
+    )

@@ -15,6 +15,7 @@ so a client's fresh token is never used up by a push that carried someone's repl
 from __future__ import annotations
 
 import hashlib
+import logging
 import math
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -26,7 +27,9 @@ from typing import Any
 from django.core.cache import BaseCache, caches
 
 from .conf import par_settings
-from .exceptions import ParError
+from .exceptions import ParError, cache_unavailable
+
+log = logging.getLogger("django_oauth_par")
 
 
 @dataclass(frozen=True)
@@ -101,14 +104,24 @@ def record() -> None:
 
 
 def _record_all(uses: Sequence[Use]) -> None:
+    try:
+        replayed = _first_replayed(uses)
+    except Exception:  # noqa: BLE001 - every cache backend fails with its own exceptions
+        # Without the store a replay cannot be told apart: refuse (503), never accept unrecorded.
+        log.warning("a token was refused: the jti store in cache %r failed", par_settings.CACHE_ALIAS)
+        raise cache_unavailable() from None
+    if replayed is not None:
+        raise replayed.replayed
+
+
+def _first_replayed(uses: Sequence[Use]) -> Use | None:
+    """Record every use, or none when one was recorded before: return that one."""
     cache = caches[par_settings.CACHE_ALIAS]
     redis_client = _redis_client_of(cache)
     if redis_client is not None and len(uses) > 1:
         keys = [_full_key(cache, use.key) for use in uses]
         refused = int(redis_client.eval(_RECORD_ALL, len(keys), *keys, *(use.timeout for use in uses)))
-        if refused:
-            raise uses[refused - 1].replayed
-        return
+        return uses[refused - 1] if refused else None
     added: list[str] = []
     for use in uses:
         # One atomic add decides: of any number of workers presenting the same jti at once,
@@ -116,8 +129,9 @@ def _record_all(uses: Sequence[Use]) -> None:
         if not cache.add(use.key, 1, timeout=use.timeout):
             if added:
                 cache.delete_many(added)  # the push is refused: its other tokens stay unused
-            raise use.replayed
+            return use
         added.append(use.key)
+    return None
 
 
 def _redis_client_of(cache: BaseCache) -> Any:

@@ -27,7 +27,7 @@ from django.core.cache import caches
 from django.http import HttpRequest
 
 from .conf import par_settings, parse_rate
-from .exceptions import ParError
+from .exceptions import ParError, cache_unavailable
 
 log = logging.getLogger("django_oauth_par")
 
@@ -47,19 +47,6 @@ def client_address(request: HttpRequest) -> str:
             return str(address.ipv4_mapped)
         return str(ipaddress.IPv6Network(f"{address}/{IPV6_PREFIX}", strict=False))
     return str(address)
-
-
-def cache_unavailable() -> ParError:
-    """The answer when the cache that holds the counters fails: 503, as for the database.
-
-    A new error each time: the push records the client on it, and requests run concurrently.
-    """
-    return ParError(
-        "temporarily_unavailable",
-        "The server cannot complete this request now. Try again.",
-        503,
-        reason="cache_error",
-    )
 
 
 def _cache_call(operation: str, *args: Any, **kwargs: Any) -> Any:

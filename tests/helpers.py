@@ -26,6 +26,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlparse
 
+import pytest
+from django.core.cache.backends.base import BaseCache
 from django.db import connection
 from django.test import Client
 from django.utils import timezone
@@ -382,3 +384,27 @@ def start_wsgi_application(tmp_path: Path, settings_text: str) -> subprocess.Com
         timeout=120,
         check=False,
     )
+
+
+# A cache that is down -----------------------------------------------------------------------
+
+
+class BrokenCache(BaseCache):
+    """A cache backend whose every operation fails, as one whose server is down."""
+
+    def __init__(self, location: str, params: dict[str, Any]) -> None:
+        super().__init__(params)
+
+    def _fail(self, *args: Any, **kwargs: Any) -> Any:
+        raise ConnectionError("cache server unreachable")
+
+    add = get = set = incr = decr = delete = delete_many = touch = has_key = clear = _fail
+
+
+BROKEN_CACHES = [
+    pytest.param(
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1:1/2"},
+        id="redis-down",
+    ),
+    pytest.param({"BACKEND": "tests.helpers.BrokenCache"}, id="backend-raising"),
+]

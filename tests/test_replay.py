@@ -16,7 +16,15 @@ from django.test import Client, override_settings
 from django_oauth_par.models import PushedRequest
 
 from . import signing
-from .helpers import CHALLENGE, REDIRECT_URI, REDIS_URL, forget_redis_cache, private_redis_cache, push
+from .helpers import (
+    BROKEN_CACHES,
+    CHALLENGE,
+    REDIRECT_URI,
+    REDIS_URL,
+    forget_redis_cache,
+    private_redis_cache,
+    push,
+)
 from .signing import (
     assertion,
     assertion_params,
@@ -142,3 +150,28 @@ def test_a_plain_assertion_is_still_recorded_alone(client, key_client):
     body = {**AUTHORIZATION, **assertion_params("key-client", token)}
     assert push(client, body, secret=None).status_code == 201
     assert push(client, body, secret=None).status_code == 401
+
+
+@pytest.mark.parametrize("broken", BROKEN_CACHES)
+@pytest.mark.parametrize(
+    "with_request_object",
+    [
+        # Where DOT verifies assertions, their jti is DOT's to store, in its own (default) cache.
+        pytest.param(False, id="assertion", marks=only_where_this_app_verifies_keys),
+        pytest.param(True, id="assertion-and-object"),
+    ],
+)
+def test_a_jti_store_outage_fails_closed_with_503(client, db, broken, with_request_object):
+    """Without the store a replay cannot be told apart: the push is refused, never a 500."""
+    make_key_client("key-client", private_key("EC"), private_key("RSA"))
+    client.raise_request_exception = False
+    caches_setting = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}, "par": broken}
+    with override_settings(CACHES=caches_setting, OAUTH2_PAR={"CACHE_ALIAS": "par"}):
+        if with_request_object:
+            response = signed_push(client, an_assertion(), a_request_object())
+        else:
+            body = {**AUTHORIZATION, **assertion_params("key-client", an_assertion())}
+            response = push(client, body, secret=None)
+    assert response.status_code == 503, response.content
+    assert response.json()["error"] == "temporarily_unavailable"
+    assert not PushedRequest.objects.exists()

@@ -12,7 +12,6 @@ from collections import Counter
 from typing import Any
 
 import pytest
-from django.core.cache.backends.base import BaseCache
 from django.db import DatabaseError
 from django.test import override_settings
 
@@ -20,6 +19,7 @@ from django_oauth_par.models import PushedRequest
 
 from .hashers import CountingHasher
 from .helpers import (
+    BROKEN_CACHES,
     SECRET,
     THREADS,
     auth_params,
@@ -161,27 +161,6 @@ def test_a_push_refused_by_the_push_rate_is_no_failed_authentication(client, con
 
 
 # --- A cache outage: throttles fail closed, the verified-secret cache falls back ----------------
-
-
-class BrokenCache(BaseCache):
-    """A cache backend whose every operation fails, as one whose server is down."""
-
-    def __init__(self, location: str, params: dict[str, Any]) -> None:
-        super().__init__(params)
-
-    def _fail(self, *args: Any, **kwargs: Any) -> Any:
-        raise ConnectionError("cache server unreachable")
-
-    add = get = set = incr = decr = delete = touch = has_key = clear = _fail
-
-
-BROKEN_CACHES = [
-    pytest.param(
-        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1:1/2"},
-        id="redis-down",
-    ),
-    pytest.param({"BACKEND": "tests.test_throttling.BrokenCache"}, id="backend-raising"),
-]
 
 
 @pytest.mark.parametrize("broken", BROKEN_CACHES)
