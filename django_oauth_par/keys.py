@@ -23,11 +23,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import urllib3
-from django.core.cache import caches
 from django.db import transaction
 from jwcrypto import jwk
 from jwcrypto.common import JWException
 
+from . import shared_cache
 from .conf import par_settings
 
 #: Members that only a private or symmetric key has (RFC 7518 §6.2.2, §6.3.2, §6.4; RFC 8037 §2).
@@ -213,28 +213,32 @@ def remote_keys(uri: str, kid: str | None) -> jwk.JWKSet:
     a failed fetch is not retried within that interval either, so unknown ``kid`` values
     and a key server that is down cannot turn every request into a fetch.
     """
-    cache = caches[par_settings.CACHE_ALIAS]
     interval = par_settings.JWKS_REFETCH_INTERVAL
     entry_key, refetch_key, down_key = _cache_keys(uri)
-    cached = cache.get(entry_key)
+    cached = _cache_call("get", entry_key)
     if isinstance(cached, str):
         keyset = _parsed(cached)
-        if kid is None or _has_kid(keyset, kid) or not cache.add(refetch_key, 1, timeout=interval):
+        if kid is None or _has_kid(keyset, kid) or not _cache_call("add", refetch_key, 1, timeout=interval):
             return keyset  # an unknown kid then fails verification; no new fetch this interval
-    elif cache.get(down_key) is not None:
+    elif _cache_call("get", down_key) is not None:
         raise KeySetUnavailableError("The client's keys could not be fetched recently; try again later.")
     try:
         text = fetch_jwk_set(uri)
     except KeySetUnavailableError:
-        cache.set(down_key, 1, timeout=interval)
+        _cache_call("set", down_key, 1, timeout=interval)
         raise
-    cache.set(entry_key, text, timeout=par_settings.JWKS_CACHE_SECONDS)
+    _cache_call("set", entry_key, text, timeout=par_settings.JWKS_CACHE_SECONDS)
     return _parsed(text)
+
+
+def _cache_call(operation: str, *args: Any, **kwargs: Any) -> Any:
+    # The cache bounds fetches per interval: without it every request could fetch, so it fails closed.
+    return shared_cache.call("client keys from jwks_uri", operation, *args, **kwargs)
 
 
 def cached_keys(uri: str) -> jwk.JWKSet | None:
     """The set last fetched from ``uri``, if the cache still holds it; never fetches."""
-    cached = caches[par_settings.CACHE_ALIAS].get(_cache_keys(uri)[0])
+    cached = _cache_call("get", _cache_keys(uri)[0])
     if not isinstance(cached, str):
         return None
     try:

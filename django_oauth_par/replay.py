@@ -15,7 +15,6 @@ so a client's fresh token is never used up by a push that carried someone's repl
 from __future__ import annotations
 
 import hashlib
-import logging
 import math
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -24,12 +23,11 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
-from django.core.cache import BaseCache, caches
+from django.core.cache import BaseCache
 
+from . import shared_cache
 from .conf import par_settings
-from .exceptions import ParError, cache_unavailable
-
-log = logging.getLogger("django_oauth_par")
+from .exceptions import ParError
 
 
 @dataclass(frozen=True)
@@ -108,15 +106,14 @@ def _record_all(uses: Sequence[Use]) -> None:
         replayed = _first_replayed(uses)
     except Exception:  # noqa: BLE001 - every cache backend fails with its own exceptions
         # Without the store a replay cannot be told apart: refuse (503), never accept unrecorded.
-        log.warning("a token was refused: the jti store in cache %r failed", par_settings.CACHE_ALIAS)
-        raise cache_unavailable() from None
+        raise shared_cache.failed("a token (its jti store)") from None
     if replayed is not None:
         raise replayed.replayed
 
 
 def _first_replayed(uses: Sequence[Use]) -> Use | None:
     """Record every use, or none when one was recorded before: return that one."""
-    cache = caches[par_settings.CACHE_ALIAS]
+    cache = shared_cache.shared_cache()
     redis_client = _redis_client_of(cache)
     if redis_client is not None and len(uses) > 1:
         keys = [_full_key(cache, use.key) for use in uses]

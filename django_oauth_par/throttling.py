@@ -18,18 +18,15 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import ipaddress
-import logging
 import math
 import time
 from typing import Any
 
-from django.core.cache import caches
 from django.http import HttpRequest
 
+from . import shared_cache
 from .conf import par_settings, parse_rate
-from .exceptions import ParError, cache_unavailable
-
-log = logging.getLogger("django_oauth_par")
+from .exceptions import ParError
 
 #: An IPv6 host usually holds a whole /64, so one address is one /64.
 IPV6_PREFIX = 64
@@ -50,13 +47,7 @@ def client_address(request: HttpRequest) -> str:
 
 
 def _cache_call(operation: str, *args: Any, **kwargs: Any) -> Any:
-    try:
-        return getattr(caches[par_settings.CACHE_ALIAS], operation)(*args, **kwargs)
-    except ValueError:
-        raise  # incr of a missing key: the caller's business, not an outage
-    except Exception:  # noqa: BLE001 - every cache backend fails with its own exceptions
-        log.warning("throttling refused a push: the cache %r failed", par_settings.CACHE_ALIAS)
-        raise cache_unavailable() from None
+    return shared_cache.call("a push (throttling)", operation, *args, **kwargs)
 
 
 class Window:

@@ -16,6 +16,7 @@ from django_oauth_par.registration import dot_has_client_keys
 
 from . import signing
 from .helpers import (
+    BROKEN_CACHES,
     REDIRECT_URI,
     REDIS_URL,
     SECRET,
@@ -296,6 +297,28 @@ def test_keys_from_jwks_uri_and_a_key_server_that_fails(client, transactional_db
         token = assertion("uri-client", stranger, aud=signing.PAR_ENDPOINT)
         assert_invalid_client(key_push(client, "uri-client", token=token))
     assert served.hits == 2
+
+
+@only_where_this_app_verifies_keys
+@pytest.mark.parametrize("broken", BROKEN_CACHES)
+def test_keys_from_jwks_uri_with_the_cache_down_fail_closed_with_503(
+    client, transactional_db, key_server, broken
+):
+    """The cache bounds the fetches per interval: without it the push is refused, not fetched for."""
+    application = make_client("uri-client")
+    ClientPolicy.objects.create(
+        application=application, token_endpoint_auth_method="private_key_jwt", jwks_uri=key_server.url
+    )
+    served = key_server.serve(public_set(private_key("EC")))
+    client.raise_request_exception = False
+    caches_setting = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}, "par": broken}
+    par = {"JWKS_URI_ALLOW_HTTP": True, "JWKS_FETCH_TIMEOUT": 1, "CACHE_ALIAS": "par"}
+    with override_settings(CACHES=caches_setting, OAUTH2_PAR=par):
+        response = key_push(client, "uri-client")
+    assert response.status_code == 503, response.content
+    assert response.json()["error"] == "temporarily_unavailable"
+    assert served.hits == 0
+    assert not PushedRequest.objects.exists()
 
 
 @only_where_this_app_verifies_keys
