@@ -1,15 +1,18 @@
-"""A small HTTP client and the OAuth flows the benchmark times, PAR side and DOT side.
+"""The bench's one HTTP client, and the OAuth requests and flows the bench scripts send.
 
 ``http.client`` with one connection per request: gunicorn's sync workers close the
 connection after every answer anyway, and a thin client keeps the load generator's own
 CPU use (which shares the machine with the server) small and equal for both sides.
+Redirects are never followed: every script looks at the redirect itself.
 """
 
 from __future__ import annotations
 
 import http.client
+import json
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
 from typing import Any
@@ -25,10 +28,16 @@ FORM = "application/x-www-form-urlencoded"
 QUERIES_HEADER = "x-bench-queries"
 SERVER_TIME_HEADER = "x-bench-server-us"
 SERVER_CPU_HEADER = "x-bench-server-cpu-us"
+#: Seconds a request may take before the client gives up.
+TIMEOUT = 120.0
 
 
 class FlowError(RuntimeError):
     """A step answered something other than what the flow expects: the run is not valid."""
+
+
+class TransportError(OSError):
+    """The server's answer was not valid HTTP (an ``OSError``, like a refused or reset connection)."""
 
 
 @dataclass
@@ -50,6 +59,25 @@ class Reply:
     @property
     def cpu_us(self) -> int:
         return int(self.headers.get(SERVER_CPU_HEADER, "-1"))
+
+    @property
+    def text(self) -> str:
+        return self.body.decode("utf-8", errors="replace")
+
+    @property
+    def location(self) -> str:
+        return self.headers.get("location", "")
+
+    def json(self) -> dict[str, Any]:
+        """The body as a JSON object (``ValueError`` when it is not one)."""
+        data = json.loads(self.body)
+        if not isinstance(data, dict):
+            raise ValueError(f"expected a JSON object, got {self.body[:200]!r}")
+        return data
+
+    def redirect_query(self) -> dict[str, str]:
+        """The query parameters of the ``Location`` header (first value of each)."""
+        return {key: values[0] for key, values in parse_qs(urlsplit(self.location).query).items()}
 
     def step(self, name: str) -> Step:
         return Step(name, self.seconds, self.server_us, self.cpu_us, self.queries)
@@ -85,9 +113,15 @@ class Sample:
 
 
 def request(
-    port: int, method: str, path: str, headers: dict[str, str] | None = None, body: bytes | None = None
+    port: int,
+    method: str,
+    path: str,
+    headers: dict[str, str] | None = None,
+    body: bytes | None = None,
+    timeout: float = TIMEOUT,
 ) -> Reply:
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+    """One request to 127.0.0.1:``port`` on a connection of its own; ``OSError`` if it fails."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     start = time.perf_counter()
     try:
         connection.request(method, path, body=body, headers={"Connection": "close", **(headers or {})})
@@ -97,8 +131,43 @@ def request(
         names = {name.lower(): value for name, value in response.getheaders()}
         cookies = response.msg.get_all("Set-Cookie") or []
         return Reply(response.status, names, cookies, data, seconds)
+    except http.client.HTTPException as error:
+        raise TransportError(f"{type(error).__name__}: {error}") from error
     finally:
         connection.close()
+
+
+def post_form(
+    port: int,
+    path: str,
+    fields: dict[str, str],
+    authorization: str | None = None,
+    timeout: float = TIMEOUT,
+) -> Reply:
+    """POST ``fields`` form-encoded, with an ``Authorization`` header if one is given."""
+    headers = {"Content-Type": FORM}
+    if authorization:
+        headers["Authorization"] = authorization
+    return request(port, "POST", path, headers, urlencode(fields).encode(), timeout)
+
+
+def wait_until_serving(port: int, path: str, alive: Callable[[], bool], within: float) -> str:
+    """Poll ``GET path`` until it answers 200; "" then, or why it did not.
+
+    ``alive()`` says whether the server process still runs: a server that exited is not waited for.
+    """
+    deadline = time.monotonic() + within
+    while True:
+        if not alive():
+            return "the server exited"
+        try:
+            if request(port, "GET", path, timeout=5).status == 200:
+                return ""
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            return f"the server did not answer within {within:.0f} s"
+        time.sleep(0.2)
 
 
 def expect(reply: Reply, status: int, what: str) -> Reply:
@@ -139,9 +208,16 @@ class AuthorizationRequest:
 class Browser:
     """A user agent with its own logged-in session (one per load-generating thread)."""
 
-    def __init__(self, port: int) -> None:
+    def __init__(self, port: int, timeout: float = TIMEOUT) -> None:
         self.port = port
+        self.timeout = timeout
         self.cookies: dict[str, str] = {}
+
+    def copy(self) -> Browser:
+        """An independent browser carrying this one's cookies (session and CSRF)."""
+        twin = Browser(self.port, self.timeout)
+        twin.cookies = dict(self.cookies)
+        return twin
 
     def keep(self, reply: Reply) -> None:
         for header in reply.cookies:
@@ -156,7 +232,7 @@ class Browser:
         if fields is not None:
             headers["Content-Type"] = FORM
             body = urlencode(fields).encode()
-        reply = request(self.port, method, path, headers, body)
+        reply = request(self.port, method, path, headers, body, self.timeout)
         self.keep(reply)
         return reply
 
@@ -178,21 +254,15 @@ class Browser:
 
 def push(port: int, auth: AuthorizationRequest) -> tuple[str, Step]:
     """POST /o/par/ with client_secret_basic; return the request_uri."""
-    body = urlencode(auth.params).encode()
-    reply = request(
-        port, "POST", "/o/par/", {"Authorization": basic(auth.client_id), "Content-Type": FORM}, body
-    )
-    expect(reply, 201, "push")
-    request_uri = str(_json(reply)["request_uri"])
+    reply = expect(post_form(port, "/o/par/", auth.params, basic(auth.client_id)), 201, "push")
+    request_uri = str(reply.json()["request_uri"])
     return request_uri, reply.step("push")
 
 
 def client_credentials(port: int, client_id: str) -> Step:
     """POST /o/token/ grant_type=client_credentials with client_secret_basic."""
-    body = urlencode({"grant_type": "client_credentials", "scope": CREDENTIALS_SCOPE}).encode()
-    reply = request(
-        port, "POST", "/o/token/", {"Authorization": basic(client_id), "Content-Type": FORM}, body
-    )
+    fields = {"grant_type": "client_credentials", "scope": CREDENTIALS_SCOPE}
+    reply = post_form(port, "/o/token/", fields, basic(client_id))
     expect(reply, 200, "client credentials token")
     return reply.step("token")
 
@@ -231,28 +301,27 @@ def consent(browser: Browser, path: str, hidden: dict[str, str]) -> tuple[str, S
     fields.update({name: hidden.get(name, "") for name in hidden_fields})
     fields["allow"] = "Authorize"
     reply = expect(browser.call("POST", path, fields), 302, "consent")
-    location = reply.headers.get("location", "")
-    code = parse_qs(urlsplit(location).query).get("code", [""])[0]
+    code = reply.redirect_query().get("code", "")
     if not code:
-        raise FlowError(f"consent: no code in the redirect {location!r}")
+        raise FlowError(f"consent: no code in the redirect {reply.location!r}")
     return code, reply.step("consent")
+
+
+def exchange_fields(code: str, redirect_uri: str, verifier: str) -> dict[str, str]:
+    """The body of a code exchange with PKCE."""
+    return {
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": redirect_uri,
+        "code_verifier": verifier,
+    }
 
 
 def exchange(port: int, auth: AuthorizationRequest, code: str) -> Step:
     """POST /o/token/ grant_type=authorization_code with PKCE and client_secret_basic."""
-    body = urlencode(
-        {
-            "grant_type": "authorization_code",
-            "code": code,
-            "redirect_uri": auth.redirect_uri,
-            "code_verifier": auth.verifier,
-        }
-    ).encode()
-    reply = request(
-        port, "POST", "/o/token/", {"Authorization": basic(auth.client_id), "Content-Type": FORM}, body
-    )
-    expect(reply, 200, "code exchange")
-    if "id_token" not in _json(reply):
+    fields = exchange_fields(code, auth.redirect_uri, auth.verifier)
+    reply = expect(post_form(port, "/o/token/", fields, basic(auth.client_id)), 200, "code exchange")
+    if "id_token" not in reply.json():
         raise FlowError("code exchange: no id_token")
     return reply.step("exchange")
 
@@ -303,12 +372,3 @@ def task_classic_login(browser: Browser, client_id: str, redirect_uri: str) -> S
 def prepare_pushes(port: int, client_id: str, redirect_uri: str, count: int) -> list[str]:
     """``count`` fresh request_uris (untimed preparation for the consent-page comparison)."""
     return [push(port, AuthorizationRequest.new(client_id, redirect_uri))[0] for _ in range(count)]
-
-
-def _json(reply: Reply) -> dict[str, Any]:
-    import json
-
-    data = json.loads(reply.body)
-    if not isinstance(data, dict):
-        raise FlowError(f"expected a JSON object, got {reply.body[:200]!r}")
-    return data

@@ -55,7 +55,8 @@ def main(argv: list[str] | None = None) -> None:
     from django.test.utils import CaptureQueriesContext
     from oauth2_provider.models import get_application_model
 
-    from bench.client import SCOPE, basic, pkce
+    from bench.client import SCOPE, basic
+    from bench.common import pkce
 
     app = get_application_model().objects.get(client_id=CODE_PLAIN)
     redirect_uri = app.redirect_uris.split()[0]

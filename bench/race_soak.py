@@ -46,20 +46,28 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
-from urllib.parse import parse_qs, urlencode, urlparse
-
-import requests
+from urllib.parse import urlencode, urlparse, urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script: bench/ is on sys.path, the checkout is not
     sys.path.insert(0, str(ROOT))
 
+from bench import client  # noqa: E402
+from bench.client import Browser, FlowError, Reply  # noqa: E402
+from bench.common import (  # noqa: E402
+    basic,
+    drop_postgres_database,
+    free_port,
+    pkce,
+    recreate_postgres_database,
+    start_gunicorn,
+    stop_process_group,
+)
 from bench.common import csrf_token as _csrf_token  # noqa: E402
-from bench.common import drop_postgres_database, free_port, pkce, recreate_postgres_database  # noqa: E402
 
 DEFAULT_POSTGRES_URL = "postgres://postgres@127.0.0.1:5432/oauth_par_soak"
 HTTP_TIMEOUT = 60.0
@@ -107,7 +115,7 @@ OVERLAY_SECRET_CACHE = """
 from {base} import OAUTH2_PAR as _PAR, OAUTH2_PROVIDER as _PROVIDER
 
 OAUTH2_PAR = {{**_PAR, "VERIFIED_SECRET_CACHE_SECONDS": {seconds}}}
-OAUTH2_PROVIDER = {{**_PROVIDER, "OAUTH2_VALIDATOR_CLASS": "bench.validators.CachedSecretValidator"}}
+OAUTH2_PROVIDER = {{**_PROVIDER, "OAUTH2_VALIDATOR_CLASS": "bench.validators.CachedSecretExampleValidator"}}
 """
 
 
@@ -151,75 +159,31 @@ class Server:
         self.base_url = f"http://127.0.0.1:{port}"
 
     def start(self, ready_within: float = 60.0) -> None:
-        command = [
+        # Log level info: the properties count the "Booting worker" lines.
+        process = start_gunicorn(
             sys.executable,
-            "-m",
-            "gunicorn",
-            "example_project.wsgi:application",
-            "--bind",
-            f"127.0.0.1:{self.port}",
-            "--workers",
-            str(self.workers),
-            "--threads",
-            str(self.threads),
-            "--worker-class",
-            "sync" if self.threads == 1 else "gthread",
-            "--timeout",
-            "60",
-            "--graceful-timeout",
-            "10",
-            "--backlog",
-            "512",
-            "--chdir",
-            str(ROOT),
-            "--log-level",
-            "info",
-            "--error-logfile",
-            "-",
-        ]
-        log = self.log_path.open("wb")
-        try:
-            self.process = subprocess.Popen(  # noqa: S603 - our own interpreter, fixed arguments
-                command,
-                cwd=ROOT,
-                env=self.env,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,  # its own process group: stopped as one, by its id
-            )
-        finally:
-            log.close()
-        deadline = time.monotonic() + ready_within
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise SoakError(f"gunicorn exited with {self.process.returncode}:\n{self.log_tail()}")
-            try:
-                if requests.get(self.base_url + "/accounts/login/", timeout=5).status_code == 200:
-                    return
-            except requests.RequestException:
-                pass
-            time.sleep(0.25)
-        raise SoakError(f"gunicorn did not answer within {ready_within:.0f} s:\n{self.log_tail()}")
+            ROOT,
+            self.env,
+            self.port,
+            self.log_path,
+            workers=self.workers,
+            threads=self.threads,
+            timeout=60,
+            graceful_timeout=10,
+            log_level="info",
+        )
+        self.process = process
+        failure = client.wait_until_serving(
+            self.port, "/accounts/login/", lambda: process.poll() is None, ready_within
+        )
+        if failure:
+            raise SoakError(f"gunicorn: {failure} ({process.poll()}):\n{self.log_tail()}")
 
     def stop(self) -> None:
         """Stop gunicorn and its workers (SIGTERM, then SIGKILL after 15 s). Safe to call twice."""
         process, self.process = self.process, None
-        if process is None or process.poll() is not None:
-            return
-        for sig, wait in ((signal.SIGTERM, 15.0), (signal.SIGKILL, 10.0)):
-            try:
-                os.killpg(process.pid, sig)
-            except ProcessLookupError:
-                return
-            try:
-                process.wait(timeout=wait)
-                break
-            except subprocess.TimeoutExpired:
-                continue
-        # Workers left behind by a killed master are in the same group.
-        with suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
+        if process is not None:
+            stop_process_group(process)
 
     def log_text(self) -> str:
         try:
@@ -258,80 +222,47 @@ class Target:
     skip_client_id: str | None = None
     scope: str = "read"
 
-
-def push(
-    rp: requests.Session, target: Target, client_id: str, state: str, challenge: str
-) -> requests.Response:
-    return rp.post(
-        target.base_url + "/o/par/",
-        data={
-            "client_id": client_id,
-            "response_type": "code",
-            "redirect_uri": target.redirect_uri,
-            "scope": target.scope,
-            "state": state,
-            "code_challenge": challenge,
-            "code_challenge_method": "S256",
-        },
-        auth=(client_id, target.client_secret),
-        timeout=HTTP_TIMEOUT,
-    )
+    @property
+    def port(self) -> int:
+        """The server's port: the bench client speaks to 127.0.0.1 only."""
+        parts = urlsplit(self.base_url)
+        if parts.hostname != "127.0.0.1" or parts.port is None:
+            raise SoakError(f"{self.base_url!r}: the server must be at http://127.0.0.1:PORT")
+        return parts.port
 
 
-def authorize_url(target: Target, client_id: str, request_uri: str) -> str:
-    return (
-        target.base_url + "/o/authorize/?" + urlencode({"client_id": client_id, "request_uri": request_uri})
-    )
+def push(target: Target, client_id: str, state: str, challenge: str) -> Reply:
+    fields = {
+        "client_id": client_id,
+        "response_type": "code",
+        "redirect_uri": target.redirect_uri,
+        "scope": target.scope,
+        "state": state,
+        "code_challenge": challenge,
+        "code_challenge_method": "S256",
+    }
+    authorization = basic(client_id, target.client_secret)
+    return client.post_form(target.port, "/o/par/", fields, authorization, HTTP_TIMEOUT)
 
 
-def exchange(
-    rp: requests.Session, target: Target, client_id: str, code: str, verifier: str
-) -> requests.Response:
-    return rp.post(
-        target.base_url + "/o/token/",
-        data={
-            "grant_type": "authorization_code",
-            "code": code,
-            "redirect_uri": target.redirect_uri,
-            "code_verifier": verifier,
-        },
-        auth=(client_id, target.client_secret),
-        timeout=HTTP_TIMEOUT,
-    )
+def authorize_path(client_id: str, request_uri: str) -> str:
+    return "/o/authorize/?" + urlencode({"client_id": client_id, "request_uri": request_uri})
 
 
-def redirect_query(response: requests.Response) -> dict[str, str]:
-    location = response.headers.get("Location", "")
-    return {key: values[0] for key, values in parse_qs(urlparse(location).query).items()}
+def exchange(target: Target, client_id: str, code: str, verifier: str) -> Reply:
+    fields = client.exchange_fields(code, target.redirect_uri, verifier)
+    authorization = basic(client_id, target.client_secret)
+    return client.post_form(target.port, "/o/token/", fields, authorization, HTTP_TIMEOUT)
 
 
-def log_in(target: Target) -> requests.Session:
+def log_in(target: Target) -> Browser:
     """A browser session logged in through the login form (GET, then POST with the CSRF token)."""
-    browser = requests.Session()
-    page = browser.get(target.base_url + "/accounts/login/", timeout=HTTP_TIMEOUT)
-    if page.status_code != 200:
-        raise SoakError(f"login page answered {page.status_code}")
-    answer = browser.post(
-        target.base_url + "/accounts/login/",
-        data={
-            "username": target.username,
-            "password": target.password,
-            "csrfmiddlewaretoken": csrf_token(page.text),
-            "next": "/",
-        },
-        allow_redirects=False,
-        timeout=HTTP_TIMEOUT,
-    )
-    if answer.status_code != 302 or "sessionid" not in browser.cookies:
-        raise SoakError(f"login failed: {answer.status_code}")
+    browser = Browser(target.port, HTTP_TIMEOUT)
+    try:
+        browser.log_in(target.username, target.password)
+    except FlowError as error:
+        raise SoakError(str(error)) from None
     return browser
-
-
-def copy_of(browser: requests.Session) -> requests.Session:
-    """An independent session carrying ``browser``'s cookies (session and CSRF)."""
-    twin = requests.Session()
-    twin.cookies.update(browser.cookies)
-    return twin
 
 
 # ---------------------------------------------------------------------------------------------
@@ -354,19 +285,19 @@ class RaceResult:
         return self.codes == 1 and self.server_errors == 0 and not self.failures and self.redeemed == 200
 
 
-def classify(response: requests.Response, state: str) -> str:
-    status = response.status_code
+def classify(reply: Reply, state: str) -> str:
+    status = reply.status
     if status in (301, 302, 303, 307, 308):
-        query = redirect_query(response)
+        query = reply.redirect_query()
         if "code" in query:
             return f"{status} code" if query.get("state") == state else f"{status} code, wrong state"
         if "error" in query:
             return f"{status} error={query['error']}"
-        return f"{status} to {urlparse(response.headers.get('Location', '')).path}"
+        return f"{status} to {urlparse(reply.location).path}"
     return str(status)
 
 
-def race(target: Target, browser: requests.Session, kind: str, concurrency: int) -> RaceResult:
+def race(target: Target, browser: Browser, kind: str, concurrency: int) -> RaceResult:
     """One pushed request, ``concurrency`` simultaneous uses of it by the same logged-in browser.
 
     ``kind`` "consent": the consent page is opened once, then the consent form is POSTed
@@ -379,35 +310,34 @@ def race(target: Target, browser: requests.Session, kind: str, concurrency: int)
         raise SoakError("no skip_authorization client configured")
     verifier, challenge = pkce()
     state = secrets.token_urlsafe(12)
-    rp = requests.Session()
-    pushed = push(rp, target, client_id, state, challenge)
-    if pushed.status_code != 201:
-        raise SoakError(f"race push answered {pushed.status_code}: {pushed.text[:200]}")
-    url = authorize_url(target, client_id, pushed.json()["request_uri"])
+    pushed = push(target, client_id, state, challenge)
+    if pushed.status != 201:
+        raise SoakError(f"race push answered {pushed.status}: {pushed.text[:200]}")
+    path = authorize_path(client_id, pushed.json()["request_uri"])
 
-    send: Callable[[requests.Session], requests.Response]
+    send: Callable[[Browser], Reply]
     if kind == "consent":
-        page = browser.get(url, allow_redirects=False, timeout=HTTP_TIMEOUT)
-        if page.status_code != 200:
-            raise SoakError(f"consent page answered {page.status_code}")
+        page = browser.call("GET", path)
+        if page.status != 200:
+            raise SoakError(f"consent page answered {page.status}")
         fields = {"csrfmiddlewaretoken": csrf_token(page.text), "allow": "Authorize"}
 
-        def send(session: requests.Session) -> requests.Response:
-            return session.post(url, data=fields, allow_redirects=False, timeout=HTTP_TIMEOUT)
+        def send(session: Browser) -> Reply:
+            return session.call("POST", path, fields)
 
     else:
 
-        def send(session: requests.Session) -> requests.Response:
-            return session.get(url, allow_redirects=False, timeout=HTTP_TIMEOUT)
+        def send(session: Browser) -> Reply:
+            return session.call("GET", path)
 
-    sessions = [copy_of(browser) for _ in range(concurrency)]
+    sessions = [browser.copy() for _ in range(concurrency)]
     barrier = threading.Barrier(concurrency)
 
-    def fire(session: requests.Session) -> requests.Response | Exception:
+    def fire(session: Browser) -> Reply | Exception:
         try:
             barrier.wait(timeout=HTTP_TIMEOUT)
             return send(session)
-        except (requests.RequestException, threading.BrokenBarrierError) as error:
+        except (OSError, threading.BrokenBarrierError) as error:
             return error
 
     with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="race") as pool:
@@ -421,16 +351,16 @@ def race(target: Target, browser: requests.Session, kind: str, concurrency: int)
             continue
         label = classify(answer, state)
         result.statuses[label] += 1
-        if answer.status_code >= 500:
+        if answer.status >= 500:
             result.server_errors += 1
         if label.endswith(" code"):
             winners.append(answer)
-        elif answer.status_code != 400:
+        elif answer.status != 400:
             result.failures.append(f"unexpected answer {label}")
     result.codes = len(winners)
     if len(winners) == 1:
-        redeemed = exchange(rp, target, client_id, redirect_query(winners[0])["code"], verifier)
-        result.redeemed = redeemed.status_code
+        redeemed = exchange(target, client_id, winners[0].redirect_query()["code"], verifier)
+        result.redeemed = redeemed.status
     return result
 
 
@@ -454,55 +384,50 @@ class SoakResult:
         return self.completed / self.elapsed if self.elapsed else 0.0
 
 
-def soak(
-    target: Target, browser: requests.Session, flows: int, concurrency: int, deadline: float
-) -> SoakResult:
+def soak(target: Target, browser: Browser, flows: int, concurrency: int, deadline: float) -> SoakResult:
     """``flows`` complete push-and-redeem flows from ``concurrency`` threads, all as ``browser``'s user."""
     local = threading.local()
 
-    def sessions() -> tuple[requests.Session, requests.Session]:
+    def session() -> Browser:
         if not hasattr(local, "browser"):
-            local.browser = copy_of(browser)
-            local.rp = requests.Session()
-        return local.browser, local.rp
+            local.browser = browser.copy()
+        user: Browser = local.browser
+        return user
 
     def one_flow(_index: int) -> tuple[list[str], str | None]:
         """The steps' labels ("push 201", ...) and why the flow failed (None: it completed)."""
         if time.monotonic() > deadline:
             return [], "skipped: time budget exhausted"
         steps: list[str] = []
-        user, rp = sessions()
+        user = session()
         verifier, challenge = pkce()
         state = secrets.token_urlsafe(12)
         step = "push"
         try:
-            answer = push(rp, target, target.client_id, state, challenge)
-            steps.append(f"push {answer.status_code}")
-            if answer.status_code != 201:
-                return steps, f"push answered {answer.status_code}"
-            url = authorize_url(target, target.client_id, answer.json()["request_uri"])
+            answer = push(target, target.client_id, state, challenge)
+            steps.append(f"push {answer.status}")
+            if answer.status != 201:
+                return steps, f"push answered {answer.status}"
+            path = authorize_path(target.client_id, answer.json()["request_uri"])
             step = "authorize"
-            answer = user.get(url, allow_redirects=False, timeout=HTTP_TIMEOUT)
-            steps.append(f"authorize {answer.status_code}")
-            if answer.status_code != 200:
-                return steps, f"authorize answered {answer.status_code}"
+            answer = user.call("GET", path)
+            steps.append(f"authorize {answer.status}")
+            if answer.status != 200:
+                return steps, f"authorize answered {answer.status}"
             step = "consent"
-            answer = user.post(
-                url,
-                data={"csrfmiddlewaretoken": csrf_token(answer.text), "allow": "Authorize"},
-                allow_redirects=False,
-                timeout=HTTP_TIMEOUT,
+            answer = user.call(
+                "POST", path, {"csrfmiddlewaretoken": csrf_token(answer.text), "allow": "Authorize"}
             )
             label = classify(answer, state)
             steps.append(f"consent {label}")
             if not label.endswith(" code"):
                 return steps, f"consent answered {label}"
             step = "token"
-            answer = exchange(rp, target, target.client_id, redirect_query(answer)["code"], verifier)
-            steps.append(f"token {answer.status_code}")
-            if answer.status_code != 200 or "access_token" not in answer.json():
-                return steps, f"token answered {answer.status_code}"
-        except (requests.RequestException, ValueError, KeyError, SoakError) as error:
+            answer = exchange(target, target.client_id, answer.redirect_query()["code"], verifier)
+            steps.append(f"token {answer.status}")
+            if answer.status != 200 or "access_token" not in answer.json():
+                return steps, f"token answered {answer.status}"
+        except (OSError, ValueError, KeyError, SoakError) as error:
             steps.append(f"{step} {type(error).__name__}")
             return steps, f"{step} failed: {type(error).__name__}"
         return steps, None
@@ -795,7 +720,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         except KeyboardInterrupt:
             print("== interrupted: server stopped", file=sys.stderr, flush=True)
             return 130
-        except (SoakError, OSError, subprocess.SubprocessError, requests.RequestException) as error:
+        except (SoakError, OSError, subprocess.SubprocessError) as error:
             print(f"== ERROR: {error}", file=sys.stderr, flush=True)
             return 2
         finally:

@@ -64,11 +64,16 @@ if str(ROOT) not in sys.path:
 
 from bench import client  # noqa: E402
 from bench.client import Browser, Sample  # noqa: E402
-from bench.common import drop_postgres_database, free_port, recreate_postgres_database  # noqa: E402
+from bench.common import (  # noqa: E402
+    drop_postgres_database,
+    free_port,
+    recreate_postgres_database,
+    start_gunicorn,
+    stop_process_group,
+)
 from bench.prepare import CODE_HASHED, CODE_PLAIN, CREDENTIALS_HASHED, CREDENTIALS_PLAIN  # noqa: E402
 
 PYTHON = sys.executable
-GUNICORN = str(Path(PYTHON).with_name("gunicorn"))
 POSTGRES_DATABASE = "oauth_par_bench"
 POSTGRES_URL = f"postgresql://postgres@127.0.0.1:5432/{POSTGRES_DATABASE}"
 REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
@@ -211,16 +216,8 @@ STARTED: list[subprocess.Popen[bytes]] = []
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:
-    """Stop a gunicorn we started: TERM to its master (which stops its workers), KILL if it lingers."""
-    if process.poll() is None:
-        with contextlib.suppress(ProcessLookupError):
-            process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)  # its own process group, made at start
-            process.wait(timeout=5)
+    """Stop a gunicorn we started, its workers with it."""
+    stop_process_group(process)
     if process in STARTED:
         STARTED.remove(process)
 
@@ -296,46 +293,23 @@ def serve(
     if cache != "off":
         extra["BENCH_CACHE"] = cache
     log = logs / f"gunicorn-{database.name}-{workers}w-{cache}.log"
-    with open(log, "ab") as output:
-        process = subprocess.Popen(  # noqa: S603 - the venv's gunicorn, fixed arguments
-            [
-                GUNICORN,
-                "example_project.wsgi:application",
-                "--bind",
-                f"127.0.0.1:{port}",
-                "--workers",
-                str(workers),
-                "--worker-class",
-                "sync",
-                "--timeout",
-                "120",
-                "--graceful-timeout",
-                "5",
-                "--log-level",
-                "warning",
-                "--backlog",
-                "512",
-            ],
-            cwd=ROOT,
-            env=django_env(database, extra),
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    process = start_gunicorn(
+        PYTHON,
+        ROOT,
+        django_env(database, extra),
+        port,
+        log,
+        workers=workers,
+        timeout=120,
+        graceful_timeout=5,
+        log_level="warning",
+        append_log=True,
+    )
     STARTED.append(process)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"gunicorn exited with {process.returncode}; see {log}")
-            try:
-                if client.request(port, "GET", "/").status == 200:
-                    break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"gunicorn did not answer within 60 s; see {log}")
-            time.sleep(0.2)
+        failure = client.wait_until_serving(port, "/", lambda: process.poll() is None, 60)
+        if failure:
+            raise RuntimeError(f"gunicorn: {failure} ({process.poll()}); see {log}")
         time.sleep(0.5 * workers)  # let every worker finish booting
         yield process
     finally:
