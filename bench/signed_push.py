@@ -36,6 +36,11 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SECRET = "bench-secret-of-the-plain-client"
 REDIRECT_URI = "https://rp.example/callback"
 FORM = "application/x-www-form-urlencoded"
+#: Django's test client serves http://testserver: the issuer and the URL a push is posted to.
+ISSUER = "http://testserver/o"
+PAR_ENDPOINT = "http://testserver/o/par/"
+#: The same PKCE challenge in every push: the pushes are never redeemed.
+CHALLENGE = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
 
 
 def main() -> None:
@@ -69,14 +74,14 @@ def main() -> None:
 def run(rounds: int, batch: int) -> None:
     from django.test import Client
 
-    from tests.signing import private_key
+    from bench.common import key_pair
 
     clients = make_clients()
     http = Client()
     sides: dict[str, Callable[[int], list[tuple[str, dict[str, str]]]]] = {
         "plain secret (client_secret_basic, stored plain)": lambda n: [secret_push("bench-plain")] * n,
         "signed (private_key_jwt ES256 + request object PS256)": lambda n: [
-            signed_push(private_key("EC"), private_key("RSA")) for _ in range(n)
+            signed_push(key_pair("EC"), key_pair("RSA")) for _ in range(n)
         ],
     }
     hashed_label = "hashed secret (client_secret_basic, PBKDF2)"
@@ -124,8 +129,7 @@ def make_clients() -> dict[str, Any]:
     from django.db import connection
     from oauth2_provider.models import get_application_model
 
-    from django_oauth_par.models import ClientPolicy
-    from tests.signing import private_key, public_set
+    from bench.common import key_pair, public_jwks, register_client_keys
 
     applications = get_application_model()
     for client_id, hashed in (("bench-plain", False), ("bench-hashed", True), ("bench-signed", False)):
@@ -139,18 +143,16 @@ def make_clients() -> dict[str, Any]:
             redirect_uris=REDIRECT_URI,
         )
         if client_id == "bench-signed":
-            ClientPolicy.objects.create(
-                application=application,
-                token_endpoint_auth_method="private_key_jwt",
-                jwks=public_set(private_key("EC"), private_key("RSA")),
+            register_client_keys(
+                application,
+                "private_key_jwt",
+                public_jwks(key_pair("EC"), key_pair("RSA")),
                 require_signed_request_object=True,
             )
     return {"vendor": connection.vendor}
 
 
 def authorization_request(client_id: str) -> dict[str, str]:
-    from tests.conftest import CHALLENGE
-
     return {
         "client_id": client_id,
         "response_type": "code",
@@ -163,23 +165,20 @@ def authorization_request(client_id: str) -> dict[str, str]:
 
 
 def secret_push(client_id: str) -> tuple[str, dict[str, str]]:
-    from tests.conftest import basic
+    from bench.common import basic
 
     return urlencode(authorization_request(client_id)), {"HTTP_AUTHORIZATION": basic(client_id, SECRET)}
 
 
 def signed_push(assertion_key: Any, object_key: Any) -> tuple[str, dict[str, str]]:
-    from tests import signing
+    from bench.common import ASSERTION_TYPE, client_assertion, request_object
 
+    client_id = "bench-signed"
     body = {
-        "client_id": "bench-signed",
-        "request": signing.request_object(
-            "bench-signed", authorization_request("bench-signed"), object_key, "PS256"
-        ),
-        **signing.assertion_params(
-            "bench-signed",
-            signing.assertion("bench-signed", assertion_key, "ES256", aud=signing.PAR_ENDPOINT),
-        ),
+        "client_id": client_id,
+        "request": request_object(client_id, authorization_request(client_id), object_key, "PS256", ISSUER),
+        "client_assertion_type": ASSERTION_TYPE,
+        "client_assertion": client_assertion(client_id, assertion_key, "ES256", PAR_ENDPOINT),
     }
     return urlencode(body), {}
 
