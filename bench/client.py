@@ -32,6 +32,21 @@ SERVER_CPU_HEADER = "x-bench-server-cpu-us"
 TIMEOUT = 120.0
 
 
+#: The hidden fields of DOT's consent form, which a browser posts back as the page rendered them.
+CONSENT_HIDDEN_FIELDS = (
+    "redirect_uri",
+    "scope",
+    "nonce",
+    "client_id",
+    "state",
+    "response_type",
+    "code_challenge",
+    "code_challenge_method",
+    "claims",
+    "resource",
+)
+
+
 class FlowError(RuntimeError):
     """A step answered something other than what the flow expects: the run is not valid."""
 
@@ -285,20 +300,8 @@ def consent_page(browser: Browser, path: str) -> Step:
 
 def consent(browser: Browser, path: str, hidden: dict[str, str]) -> tuple[str, Step]:
     """POST the consent form back to the current URL, as the browser does; return the code."""
-    hidden_fields = (
-        "redirect_uri",
-        "scope",
-        "nonce",
-        "client_id",
-        "state",
-        "response_type",
-        "code_challenge",
-        "code_challenge_method",
-        "claims",
-        "resource",
-    )
     fields = {"csrfmiddlewaretoken": browser.cookies["csrftoken"]}
-    fields.update({name: hidden.get(name, "") for name in hidden_fields})
+    fields.update({name: hidden.get(name, "") for name in CONSENT_HIDDEN_FIELDS})
     fields["allow"] = "Authorize"
     reply = expect(browser.call("POST", path, fields), 302, "consent")
     code = reply.redirect_query().get("code", "")

@@ -55,8 +55,7 @@ def main(argv: list[str] | None = None) -> None:
     from django.test.utils import CaptureQueriesContext
     from oauth2_provider.models import get_application_model
 
-    from bench.client import SCOPE, basic
-    from bench.common import pkce
+    from bench.client import CONSENT_HIDDEN_FIELDS, AuthorizationRequest, basic, exchange_fields
 
     app = get_application_model().objects.get(client_id=CODE_PLAIN)
     redirect_uri = app.redirect_uris.split()[0]
@@ -89,31 +88,15 @@ def main(argv: list[str] | None = None) -> None:
                 queries[step] = [query["sql"] for query in capture.captured_queries]
 
     def fresh() -> tuple[str, dict[str, str]]:
-        verifier, challenge = pkce()
-        return verifier, {
-            "response_type": "code",
-            "client_id": CODE_PLAIN,
-            "redirect_uri": redirect_uri,
-            "scope": SCOPE,
-            "state": "s" + str(time.perf_counter_ns()),
-            "nonce": "n" + str(time.perf_counter_ns()),
-            "code_challenge": challenge,
-            "code_challenge_method": "S256",
-        }
+        auth = AuthorizationRequest.new(CODE_PLAIN, redirect_uri)
+        return auth.verifier, auth.params
 
     def code_of(response: Any) -> str:
         assert response.status_code == 302, (response.status_code, response.content[:300])
         return parse_qs(urlsplit(response["Location"]).query)["code"][0]
 
     def exchange(step: str, verifier: str, code: str) -> None:
-        body = urlencode(
-            {
-                "grant_type": "authorization_code",
-                "code": code,
-                "redirect_uri": redirect_uri,
-                "code_verifier": verifier,
-            }
-        )
+        body = urlencode(exchange_fields(code, redirect_uri, verifier))
         response = timed(
             step,
             lambda: backend.post(
@@ -125,8 +108,7 @@ def main(argv: list[str] | None = None) -> None:
         )
         assert response.status_code == 200, response.content[:300]
 
-    hidden = ("redirect_uri", "scope", "nonce", "client_id", "state", "response_type")
-    hidden += ("code_challenge", "code_challenge_method", "claims", "resource")
+    hidden = CONSENT_HIDDEN_FIELDS
 
     def iterate() -> None:
         # PAR
