@@ -391,10 +391,12 @@ def write_steps(add: Any, report: dict[str, Any], runs: list[dict[str, Any]]) ->
     add("")
     profiles = report.get("profiles", {})
     if profiles:
-        links = ", ".join(f"[{name}]({name})" for name in profiles.values())
+        # Named, not linked: the files are not committed, and a link to them would break the
+        # documentation build (mkdocs --strict).
+        names = " and ".join(f"`{name}`" for name in profiles.values())
         add(
             "In-process profiles of both logins (Django's test client, no HTTP; every step's SQL "
-            f"and its costliest functions): {links}, made by `bench/run.py --profile` with "
+            f"and its costliest functions): {names}, made by `bench/run.py --profile` with "
             "`python -m bench.profile_steps`. They are written beside this report and not committed: "
             "run that command to see them."
         )
