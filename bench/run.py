@@ -307,7 +307,7 @@ def serve(
     )
     STARTED.append(process)
     try:
-        failure = client.wait_until_serving(port, "/", lambda: process.poll() is None, 60)
+        failure = client.wait_until_serving(port, "/accounts/login/", lambda: process.poll() is None, 60)
         if failure:
             raise RuntimeError(f"gunicorn: {failure} ({process.poll()}); see {log}")
         time.sleep(0.5 * workers)  # let every worker finish booting
