@@ -1,4 +1,4 @@
-"""Per-request server time and SQL query count, reported in response headers (bench only)."""
+"""Per-request server time, SQL queries and Redis round trips, reported in response headers (bench only)."""
 
 from __future__ import annotations
 
@@ -6,12 +6,17 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from django.conf import settings
 from django.db import connections
 from django.http import HttpRequest, HttpResponse
+
+from bench import roundtrips
 
 QUERIES_HEADER = "X-Bench-Queries"
 SERVER_TIME_HEADER = "X-Bench-Server-Us"
 SERVER_CPU_HEADER = "X-Bench-Server-Cpu-Us"
+CACHE_TRIPS_HEADER = "X-Bench-Cache-Trips"
+JTI_TRIPS_HEADER = "X-Bench-Jti-Trips"
 
 
 class MeasureMiddleware:
@@ -22,6 +27,9 @@ class MeasureMiddleware:
 
     It wraps every database connection with ``execute_wrapper`` for the duration of the
     request; the cost is one Python call per query, the same for both sides of a comparison.
+    With ``BENCH_COUNT_CACHE_TRIPS`` (a Redis cache whose connections are
+    :class:`bench.roundtrips.CountingConnection`), it also reports the request's Redis round
+    trips, and those that carried a key of the app's ``jti`` store.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
@@ -38,6 +46,7 @@ class MeasureMiddleware:
         wrapped = [connections[alias] for alias in connections]
         for connection in wrapped:
             connection.execute_wrappers.append(counter)
+        roundtrips.reset()
         start, cpu_start = time.perf_counter(), time.thread_time()
         try:
             response = self.get_response(request)
@@ -48,4 +57,8 @@ class MeasureMiddleware:
         response[QUERIES_HEADER] = str(count)
         response[SERVER_TIME_HEADER] = str(round(elapsed * 1e6))
         response[SERVER_CPU_HEADER] = str(round(cpu * 1e6))
+        if getattr(settings, "BENCH_COUNT_CACHE_TRIPS", False):
+            trips, jti_trips = roundtrips.counted()
+            response[CACHE_TRIPS_HEADER] = str(trips)
+            response[JTI_TRIPS_HEADER] = str(jti_trips)
         return response

@@ -7,7 +7,8 @@
   backend. A locmem cache lives in one process, so several gunicorn workers need Redis.
 - ``BENCH_CACHE_PREFIX``: keeps this run's keys apart from anyone else's in a shared Redis.
 - ``BENCH_MEASURE`` (default 1): add :class:`bench.middleware.MeasureMiddleware`, which reports the
-  server time and the number of SQL queries of each request in response headers.
+  server time and the number of SQL queries of each request in response headers, and with Redis
+  its cache round trips (:mod:`bench.roundtrips`).
 
 The database comes from the example's own ``DATABASE_URL`` and ``CONN_MAX_AGE`` handling (on
 SQLite it takes the write lock up front, which DOT's token endpoint needs under concurrency).
@@ -37,7 +38,9 @@ OAUTH2_PROVIDER = {
 OAUTH2_PAR = {**EXAMPLE_OAUTH2_PAR, "VERIFIED_SECRET_CACHE_SECONDS": SECRET_CACHE_SECONDS}
 
 _prefix = os.environ.get("BENCH_CACHE_PREFIX", "oauth-par-bench")
+_measure = os.environ.get("BENCH_MEASURE", "1") == "1"
 CACHES: dict[str, dict[str, Any]]
+BENCH_COUNT_CACHE_TRIPS = False
 if os.environ.get("BENCH_CACHE", "locmem") == "redis":
     CACHES = {
         "default": {
@@ -46,11 +49,16 @@ if os.environ.get("BENCH_CACHE", "locmem") == "redis":
             "KEY_PREFIX": _prefix,
         }
     }
+    if _measure:
+        from bench.roundtrips import CountingConnection
+
+        CACHES["default"]["OPTIONS"] = {"connection_class": CountingConnection}
+        BENCH_COUNT_CACHE_TRIPS = True
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": _prefix}}
 
 MIDDLEWARE = list(EXAMPLE_MIDDLEWARE)
-if os.environ.get("BENCH_MEASURE", "1") == "1":
+if _measure:
     # Outermost, so it sees every query, the session save included.
     MIDDLEWARE = ["bench.middleware.MeasureMiddleware", *MIDDLEWARE]
 
