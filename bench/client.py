@@ -12,7 +12,7 @@ import http.client
 import json
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
 from typing import Any
@@ -28,6 +28,9 @@ FORM = "application/x-www-form-urlencoded"
 QUERIES_HEADER = "x-bench-queries"
 SERVER_TIME_HEADER = "x-bench-server-us"
 SERVER_CPU_HEADER = "x-bench-server-cpu-us"
+CACHE_TRIPS_HEADER = "x-bench-cache-trips"
+JTI_TRIPS_HEADER = "x-bench-jti-trips"
+METADATA_PATH = "/.well-known/oauth-authorization-server/o"
 #: Seconds a request may take before the client gives up.
 TIMEOUT = 120.0
 
@@ -76,6 +79,15 @@ class Reply:
         return int(self.headers.get(SERVER_CPU_HEADER, "-1"))
 
     @property
+    def cache_trips(self) -> int:
+        """Redis round trips of the request; -1 where they are not counted (no Redis)."""
+        return int(self.headers.get(CACHE_TRIPS_HEADER, "-1"))
+
+    @property
+    def jti_trips(self) -> int:
+        return int(self.headers.get(JTI_TRIPS_HEADER, "-1"))
+
+    @property
     def text(self) -> str:
         return self.body.decode("utf-8", errors="replace")
 
@@ -95,7 +107,9 @@ class Reply:
         return {key: values[0] for key, values in parse_qs(urlsplit(self.location).query).items()}
 
     def step(self, name: str) -> Step:
-        return Step(name, self.seconds, self.server_us, self.cpu_us, self.queries)
+        return Step(
+            name, self.seconds, self.server_us, self.cpu_us, self.queries, self.cache_trips, self.jti_trips
+        )
 
 
 @dataclass
@@ -105,6 +119,8 @@ class Step:
     server_us: int
     cpu_us: int
     queries: int
+    cache_trips: int = -1
+    jti_trips: int = -1
 
 
 @dataclass
@@ -125,6 +141,24 @@ class Sample:
     @property
     def queries(self) -> int:
         return sum(step.queries for step in self.steps)
+
+    @property
+    def cache_trips(self) -> int:
+        return _sum_counted(step.cache_trips for step in self.steps)
+
+    @property
+    def jti_trips(self) -> int:
+        return _sum_counted(step.jti_trips for step in self.steps)
+
+
+def _sum_counted(values: Iterable[int]) -> int:
+    """The sum of counts, or -1 when any of them was not counted."""
+    total = 0
+    for value in values:
+        if value < 0:
+            return -1
+        total += value
+    return total
 
 
 def request(
@@ -370,6 +404,57 @@ def task_classic_login(browser: Browser, client_id: str, redirect_uri: str) -> S
     page = consent_page(browser, path)
     code, decided = consent(browser, path, {**auth.params, "claims": ""})
     return timed([page, decided, exchange(browser.port, auth, code)])
+
+
+@dataclass
+class SignedPushes:
+    """Pushes of a ``private_key_jwt`` client that must sign its requests, signed ahead of time.
+
+    Each push carries a fresh authorization request inside a request object signed with PS256
+    (RSA 2048) and a fresh client assertion signed with ES256 (P-256), each with a ``jti`` of
+    its own, both for the issuer as audience. :meth:`prepare` signs them before a batch's clock
+    starts, since signing is the client's work and the load generator shares the server's
+    CPUs; it records how long each push took to sign.
+    """
+
+    port: int
+    client_id: str
+    redirect_uri: str
+    assertion_key: Any
+    object_key: Any
+    issuer: str = ""
+    signing_seconds: list[float] = field(default_factory=list)
+
+    def prepare(self, count: int) -> list[bytes]:
+        if not self.issuer:
+            metadata = expect(request(self.port, "GET", METADATA_PATH), 200, "server metadata").json()
+            self.issuer = str(metadata["issuer"])
+        bodies = []
+        for _ in range(count):
+            start = time.perf_counter()
+            params = AuthorizationRequest.new(self.client_id, self.redirect_uri).params
+            fields = {
+                "client_id": self.client_id,
+                "request": common.request_object(
+                    self.client_id, params, self.object_key, "PS256", self.issuer
+                ),
+                "client_assertion_type": common.ASSERTION_TYPE,
+                "client_assertion": common.client_assertion(
+                    self.client_id, self.assertion_key, "ES256", self.issuer
+                ),
+            }
+            bodies.append(urlencode(fields).encode())
+            self.signing_seconds.append(time.perf_counter() - start)
+        return bodies
+
+
+def task_signed_push(browser: Browser, body: bytes) -> Sample:
+    """POST a pre-signed push (no Authorization header: the assertion authenticates)."""
+    reply = request(browser.port, "POST", "/o/par/", {"Content-Type": FORM}, body, browser.timeout)
+    expect(reply, 201, "signed push")
+    if "request_uri" not in reply.json():
+        raise FlowError("signed push: no request_uri")
+    return timed([reply.step("push")])
 
 
 def prepare_pushes(port: int, client_id: str, redirect_uri: str, count: int) -> list[str]:

@@ -3,7 +3,8 @@
 Each command sets Django up with ``bench.settings`` (the database comes from ``DATABASE_URL``)
 and prints one JSON object on its last line of output.
 
-- ``setup --base-url URL``: migrate, run the demo's ``setup_demo``, add the benchmark's clients.
+- ``setup --base-url URL [--signed-client-jwks JWKS]``: migrate, run the demo's ``setup_demo``, add
+  the benchmark's clients; with a JWK Set, also the ``private_key_jwt`` client that signs its requests.
 - ``warmcold``: time the verified-secret check and a whole client authentication, cache cold and warm.
 - ``fill --rows N``: bulk-insert N expired pushed requests with one SQL statement.
 - ``count``: how many pushed requests the table holds.
@@ -26,6 +27,7 @@ CODE_HASHED = "demo-rp"  # made by setup_demo: authorization code, hashed secret
 CODE_PLAIN = "bench-code-plain"
 CREDENTIALS_HASHED = "bench-cc-hashed"
 CREDENTIALS_PLAIN = "bench-cc-plain"
+SIGNED = "bench-signed"  # private_key_jwt, signed request objects required
 
 
 def django_setup() -> None:
@@ -40,10 +42,14 @@ def emit(data: dict[str, Any]) -> None:
     sys.stdout.flush()
 
 
-def setup(base_url: str) -> dict[str, Any]:
+def setup(base_url: str, signed_client_jwks: str = "") -> dict[str, Any]:
+    import secrets
+
     from django.core.management import call_command
     from django.db import connection
     from oauth2_provider.models import get_application_model
+
+    from bench.common import register_client_keys
 
     call_command("migrate", interactive=False, verbosity=0)
     call_command("setup_demo", base_url=[base_url], stdout=open(os.devnull, "w"))  # noqa: SIM115
@@ -64,6 +70,19 @@ def setup(base_url: str) -> dict[str, Any]:
         app.client_secret = SECRET
         app.skip_authorization = False
         app.save()
+    if signed_client_jwks:
+        app = applications.objects.filter(client_id=SIGNED).first() or applications(client_id=SIGNED)
+        app.name = f"Benchmark client {SIGNED}"
+        app.client_type = applications.CLIENT_CONFIDENTIAL
+        app.authorization_grant_type = applications.GRANT_AUTHORIZATION_CODE
+        app.redirect_uris = redirect_uris
+        app.algorithm = applications.RS256_ALGORITHM
+        # It authenticates with its key only; the secret is one nobody knows.
+        app.hash_client_secret = False
+        app.client_secret = secrets.token_urlsafe(32)
+        app.skip_authorization = False
+        app.save()
+        register_client_keys(app, "private_key_jwt", signed_client_jwks, require_signed_request_object=True)
     stored = {
         app.client_id: app.client_secret.split("$", 1)[0] if app.hash_client_secret else "plain"
         for app in applications.objects.filter(
@@ -211,6 +230,7 @@ def main(argv: list[str] | None = None) -> None:
     commands = parser.add_subparsers(dest="command", required=True)
     command = commands.add_parser("setup")
     command.add_argument("--base-url", required=True)
+    command.add_argument("--signed-client-jwks", default="", help="the public keys of the signing client")
     command = commands.add_parser("warmcold")
     command.add_argument("--cold", type=int, default=5)
     command.add_argument("--warm", type=int, default=2000)
@@ -220,7 +240,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     django_setup()
     if args.command == "setup":
-        emit(setup(args.base_url))
+        emit(setup(args.base_url, args.signed_client_jwks))
     elif args.command == "warmcold":
         emit(warmcold(args.cold, args.warm))
     elif args.command == "fill":

@@ -7,6 +7,10 @@ from typing import Any
 
 #: What each target allows, as the PAR / DOT ratio of a figure.
 LATENCY_LIMITS = {"authorize": 1.10, "login": 1.25}
+#: A signed push's throughput, at least this share of a client-secret push's on the same server.
+SIGNED_THROUGHPUT_LIMIT = 0.8
+#: Round trips (cache or database) the jti store may add to a push.
+JTI_ROUND_TRIPS_LIMIT = 1
 TIMES = "\u00d7"  # the multiplication sign, kept out of the source as a literal
 DASH = "\u2013"
 DATABASE_NAMES = {"sqlite": "SQLite", "postgres": "PostgreSQL"}
@@ -86,9 +90,11 @@ def sorted_runs(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     )
 
 
-def write_report(report: dict[str, Any], out: Path, chart: Path) -> None:
+def write_report(report: dict[str, Any], out: Path, chart: Path, draw: bool = True) -> None:
+    """The page at ``out`` from a run's figures; the chart too, at ``chart``, unless ``draw`` is off."""
     runs = sorted_runs(report["runs"])
-    draw_chart(report, runs, chart)
+    if draw:
+        draw_chart(report, runs, chart)
     lines: list[str] = []
     add = lines.append
     machine = report["machine"]
@@ -107,6 +113,7 @@ def write_report(report: dict[str, Any], out: Path, chart: Path) -> None:
     add("    .venv/bin/python bench/run.py                    # full run, about 15 minutes")
     add("    .venv/bin/python bench/run.py --quick            # about 2 minutes, indicative only")
     add("    .venv/bin/python bench/run.py --databases postgres --workers 1,2,4 --out docs/benchmarks.md")
+    add("    .venv/bin/python bench/run.py --only signed-push # signed pushes alone, about 4 minutes")
     add("")
     add(f"![PAR against DOT's equivalent operations]({chart.name})")
     add("")
@@ -136,6 +143,7 @@ def write_report(report: dict[str, Any], out: Path, chart: Path) -> None:
     write_method(add, report)
     for database in report["databases"]:
         write_database(add, database, [run for run in runs if run["database"] == database])
+    write_signed(add, report)
     write_steps(add, report, runs)
     write_warm_cold(add, report)
     write_scale(add, report, runs)
@@ -209,6 +217,7 @@ def write_targets(add: Any, report: dict[str, Any], runs: list[dict[str, Any]]) 
             f"{TIMES}{lowest:,.0f} ({backend}, {what}) | "
             f"**{'met' if lowest >= 50 else 'not met'}** | — |"
         )
+    write_signed_targets(add, report)
     add("")
     add(
         "The throughput ratio is the median over rounds of (pushes per second) / (tokens per "
@@ -219,6 +228,80 @@ def write_targets(add: Any, report: dict[str, Any], runs: list[dict[str, Any]]) 
         "other processes on the machine disturb far less than wall-clock time."
     )
     add("")
+
+
+def signed_runs(report: dict[str, Any]) -> list[dict[str, Any]]:
+    runs = report.get("signed_push", {}).get("runs", [])
+    return sorted(
+        runs,
+        key=lambda run: (list(DATABASE_NAMES).index(run["database"]), run["hashed"], run["workers"]),
+    )
+
+
+def baseline_name(run: dict[str, Any]) -> str:
+    return "hashed, cache warm" if run["hashed"] else "stored plain"
+
+
+def where(run: dict[str, Any]) -> str:
+    return f"{DATABASE_NAMES[run['database']]}, {workers_text(run['workers'])}, secret {baseline_name(run)}"
+
+
+def verdict_word(met: int, total: int, noisy: int = 0) -> str:
+    if met == total:
+        return "**met**"
+    word = "**not met**" if met == 0 else f"**not met** in {total - met} of {total}"
+    if noisy and noisy == total - met:
+        word += " (each miss within noise)"
+    return word
+
+
+def write_signed_targets(add: Any, report: dict[str, Any]) -> None:
+    runs = signed_runs(report)
+    limit = SIGNED_THROUGHPUT_LIMIT
+    for hashed, what in ((False, "stored plain"), (True, "hashed, verified-secret cache warm")):
+        chosen = [run for run in runs if run["hashed"] == hashed]
+        if not chosen:
+            continue
+        met = [run for run in chosen if run["throughput_ratio"] >= limit]
+        noisy = [
+            run
+            for run in chosen
+            if run["throughput_ratio"] < limit
+            and run["throughput_ratio_rounds"][0] <= limit <= run["throughput_ratio_rounds"][2]
+        ]
+        worst = min(chosen, key=lambda run: run["throughput_ratio"])
+        # On CPU: the signed push may cost the worker up to 1 / limit times a secret push's CPU.
+        cpu = [run["par"]["cpu_median_ms"] / run["dot"]["cpu_median_ms"] for run in chosen]
+        cpu_met = sum(1 for ratio in cpu if ratio <= 1 / limit)
+        add(
+            f"| signed push (`private_key_jwt` ES256, request object PS256) ≥ {limit:g}{TIMES} the "
+            f"throughput of a `client_secret_basic` push, secret {what} | {len(met)} of {len(chosen)} | "
+            f"{TIMES}{worst['throughput_ratio']:.2f} ({where(worst)}) | "
+            f"{verdict_word(len(met), len(chosen), len(noisy))} | "
+            f"met in {cpu_met} of {len(cpu)} (CPU per push ≤ {1 / limit:.2f}{TIMES} the secret push's), "
+            f"worst {TIMES}{max(cpu):.2f} |"
+        )
+    if runs:
+        # The jti store is the cache alone (django_oauth_par.jose.use_once): its round trips are
+        # the Redis commands that name a jti key. The SQL columns of the section show that a
+        # signed push sends no more statements than a secret push.
+        counted = [run for run in runs if run["par"].get("jti_trips_max") is not None]
+        if counted:
+            fine = [run for run in counted if run["par"]["jti_trips_max"] <= JTI_ROUND_TRIPS_LIMIT]
+            worst = max(counted, key=lambda run: run["par"]["jti_trips_max"])
+            par, dot = worst["par"], worst["dot"]
+            add(
+                f"| the jti store adds at most {JTI_ROUND_TRIPS_LIMIT} cache or database round trip to a "
+                f"signed push | {len(fine)} of {len(counted)} | {par['jti_trips_max']} Redis round trips "
+                f"on jti keys per signed push; SQL statements {par['queries']:g} signed, "
+                f"{dot['queries']:g} secret ({where(worst)}) | {verdict_word(len(fine), len(counted))} "
+                "| — |"
+            )
+        else:
+            add(
+                "| the jti store adds at most one cache or database round trip to a signed push | "
+                "not counted (no Redis) | — | — | — |"
+            )
 
 
 def write_key_figures(add: Any, runs: list[dict[str, Any]]) -> None:
@@ -344,6 +427,104 @@ def write_database(add: Any, database: str, runs: list[dict[str, Any]]) -> None:
             f"{par['queries']:g} / {dot['queries']:g} | {par['n']} |"
         )
     add("")
+
+
+def write_signed(add: Any, report: dict[str, Any]) -> None:
+    signed = report.get("signed_push")
+    if not signed:
+        return
+    runs = signed_runs(report)
+    machine, sizes = signed["machine"], signed["sizes"]
+    add("## Signed pushes: `private_key_jwt` and a signed request object")
+    add("")
+    took = f", in {signed['elapsed_seconds'] / 60:.1f} minutes" if signed.get("elapsed_seconds") else ""
+    add(
+        f"Measured on {machine['date']} by `{signed['command'].strip()}`{took}"
+        + (" (**quick run: few samples, figures indicative only**)" if signed["quick"] else "")
+        + f". Code: {machine['git']}. To measure this part alone again and update this section and "
+        "the JSON in place (the rest of the page stays as it is):"
+    )
+    add("")
+    add("    .venv/bin/python bench/run.py --only signed-push")
+    add("")
+    add(
+        "A FAPI 2.0-style client, `bench-signed` (`token_endpoint_auth_method` `private_key_jwt`, "
+        "*Require signed request object* on, an EC P-256 and an RSA 2048 public key in its JWK Set, "
+        "registered where the installed DOT reads client keys), pushes a fresh authorization request "
+        "inside a request object signed with PS256 (RSA key), authenticated by a client assertion "
+        "signed with ES256 (EC key), each token with a `jti` of its own and the issuer as audience. "
+        "On the same gunicorn server and worker count, in alternated batches (A B, B A, …: "
+        f"{sizes['rounds']} rounds of {sizes['single']} pushes per worker, after "
+        f"{sizes['warmup']} per worker to warm up), it is compared with the `client_secret_basic` "
+        "push of the tables above: secret stored plain (`bench-code-plain`), or hashed with PBKDF2 "
+        "and found in the warm verified-secret cache (`demo-rp`). The server runs with the "
+        "verified-secret cache on, in Redis, which the jti store needs too (every worker must see "
+        "every `jti`). The load client signs a batch's pushes before its clock starts, so the "
+        "client's signing (last column) does not count against the server's throughput."
+    )
+    add("")
+    add(
+        "**Round trips.** The gunicorn worker counts its own Redis round trips (`bench/roundtrips.py`: "
+        "a connection class for redis-py that counts each command or pipeline sent) and reports "
+        "them for each request beside its SQL statements; a round trip whose command names a key "
+        "of the jti store (`oauth_par:jti:`) is the jti store's. Counting in the worker, rather than "
+        "with Redis's `INFO commandstats`, keeps the count exact while other processes use the "
+        "same Redis."
+    )
+    add("")
+    if not runs:
+        add("Nothing measured.")
+        add("")
+        return
+    add(
+        f"| database | secret push | workers | signed /s | secret /s | {TIMES}throughput [rounds' IQR] | "
+        f"worker CPU ms signed / secret | SQL signed / secret | Redis round trips signed / secret | "
+        "of which jti store | client signing ms a push | n |"
+    )
+    add("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    for run in runs:
+        par, dot = run["par"], run["dot"]
+        low, _mid, high = run["throughput_ratio_rounds"]
+
+        def trips(side: dict[str, Any], name: str) -> str:
+            value = side.get(name)
+            if value is None:
+                return "not counted"
+            low_count, high_count = side[f"{name}_min"], side[f"{name}_max"]
+            spread = f" ({low_count}{DASH}{high_count})" if low_count != high_count else ""
+            return f"{value:g}{spread}"
+
+        add(
+            f"| {DATABASE_NAMES[run['database']]} | {baseline_name(run)} | {run['workers']} | "
+            f"{fmt(par['throughput'])} | {fmt(dot['throughput'])} | {run['throughput_ratio']:.2f} "
+            f"[{low:.2f}{DASH}{high:.2f}] | {par['cpu_median_ms']:.2f} / {dot['cpu_median_ms']:.2f} | "
+            f"{par['queries']:g} / {dot['queries']:g} | {trips(par, 'cache_trips')} / "
+            f"{trips(dot, 'cache_trips')} | {trips(par, 'jti_trips')} | {run['signing_ms']:.2f} | "
+            f"{par['n']} |"
+        )
+    add("")
+    add(
+        "Medians; a range in brackets after a count is its minimum and maximum over every request "
+        "(a worker's first request also opens its Redis connection). The throughput ratio is the "
+        "median over rounds of (signed pushes per second) / (secret pushes per second) in the same "
+        "round; the client's signing is the median time to build one push (a fresh ES256 assertion "
+        "and a fresh PS256 request object)."
+    )
+    add("")
+    windows = signed.get("load_windows", [])
+    if windows:
+        add("| part | seconds | load before | load after | benchmark | PostgreSQL + Redis | others |")
+        add("| --- | --- | --- | --- | --- | --- | --- |")
+        for window in windows:
+            add(
+                f"| {window['what']} | {window['wall']:.0f} | {window['load_before']} | "
+                f"{window['load_after']} | {window['own_share'] * 100:.0f} % | "
+                f"{window['services_share'] * 100:.0f} % | {window['others_share'] * 100:.0f} % |"
+            )
+        add("")
+    for note in signed.get("notes", []):
+        add(f"Note: {note}")
+        add("")
 
 
 def write_steps(add: Any, report: dict[str, Any], runs: list[dict[str, Any]]) -> None:

@@ -5,6 +5,7 @@ One command::
     .venv/bin/python bench/run.py                  # the full run (about 15 minutes)
     .venv/bin/python bench/run.py --quick          # a short run (under 3 minutes)
     .venv/bin/python bench/run.py --databases sqlite,postgres --workers 1,2,4 --out docs/benchmarks.md
+    .venv/bin/python bench/run.py --only signed-push   # signed pushes alone (about 4 minutes)
 
 It serves the example project under gunicorn (sync workers) on 127.0.0.1, on SQLite (a
 file) and on PostgreSQL (a database of its own, created, migrated and dropped by this
@@ -17,14 +18,21 @@ the DOT operation it should be compared with, in alternated batches (A, B, B, A,
 - ``authorize``: DOT's consent page (logged-in user, 200) for a ``request_uri`` against
   the same request sent classically in the query string;
 - ``login-*``: a full PAR login (push, consent page, consent POST, code exchange) against
-  a full classic login (consent page, consent POST, code exchange).
+  a full classic login (consent page, consent POST, code exchange);
+- ``signed-*`` (unless ``--no-signed``): a push authenticated with ``private_key_jwt`` (an
+  ES256 assertion) carrying a request object signed with PS256, against a
+  ``client_secret_basic`` push (secret stored plain, or hashed with the cache warm), on a
+  server with the verified-secret cache on; the load client signs each batch before its
+  clock starts. ``--only signed-push`` measures this part alone and replaces its section
+  of an existing report.
 
 Hashed-secret scenarios run twice: verified-secret cache off, and on (the PAR endpoint
 through ``OAUTH2_PAR["VERIFIED_SECRET_CACHE_SECONDS"]``, DOT's token endpoint through a
 validator class with ``VerifiedSecretCacheMixin``; Redis at 127.0.0.1:6379 so that every
 worker shares it). With concurrency equal to the number of workers, each batch gives a
 throughput, each request a latency; ``bench.middleware.MeasureMiddleware`` reports each
-request's server time and SQL query count in response headers.
+request's server time and SQL query count in response headers, and with Redis its Redis
+round trips (``bench/roundtrips.py``), those of the ``jti`` store apart.
 
 Then, in-process: the verified-secret check cold (a full hash) against warm (a cache hit),
 the cleanup command ``clearpushedrequests`` on a million expired rows and (full run, or
@@ -63,15 +71,23 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench import client  # noqa: E402
-from bench.client import Browser, Sample  # noqa: E402
+from bench.client import Browser, Sample, SignedPushes  # noqa: E402
 from bench.common import (  # noqa: E402
     drop_postgres_database,
     free_port,
+    key_pair,
+    public_jwks,
     recreate_postgres_database,
     start_gunicorn,
     stop_process_group,
 )
-from bench.prepare import CODE_HASHED, CODE_PLAIN, CREDENTIALS_HASHED, CREDENTIALS_PLAIN  # noqa: E402
+from bench.prepare import (  # noqa: E402
+    CODE_HASHED,
+    CODE_PLAIN,
+    CREDENTIALS_HASHED,
+    CREDENTIALS_PLAIN,
+    SIGNED,
+)
 
 PYTHON = sys.executable
 POSTGRES_DATABASE = "oauth_par_bench"
@@ -151,6 +167,8 @@ class SideResult:
     server_us: list[int] = field(default_factory=list)
     cpu_us: list[int] = field(default_factory=list)
     queries: list[int] = field(default_factory=list)
+    cache_trips: list[int] = field(default_factory=list)  # -1: not counted (no Redis)
+    jti_trips: list[int] = field(default_factory=list)
     step_names: list[str] = field(default_factory=list)
     step_server_us: list[list[int]] = field(default_factory=list)
     step_cpu_us: list[list[int]] = field(default_factory=list)
@@ -166,6 +184,8 @@ class SideResult:
             self.server_us.append(sample.server_us)
             self.cpu_us.append(sample.cpu_us)
             self.queries.append(sample.queries)
+            self.cache_trips.append(sample.cache_trips)
+            self.jti_trips.append(sample.jti_trips)
             if not self.step_names:
                 self.step_names = [step.name for step in sample.steps]
                 self.step_server_us = [[] for _ in sample.steps]
@@ -187,6 +207,8 @@ class SideResult:
             "throughput": statistics.median(self.throughputs),
             "queries": statistics.median(self.queries),
             "queries_max": max(self.queries),
+            **counted_summary("cache_trips", self.cache_trips),
+            **counted_summary("jti_trips", self.jti_trips),
             "steps": [
                 {
                     "name": name,
@@ -197,6 +219,13 @@ class SideResult:
                 for index, name in enumerate(self.step_names)
             ],
         }
+
+
+def counted_summary(name: str, values: list[int]) -> dict[str, Any]:
+    """Median, minimum and maximum of a count; None where some request did not report it."""
+    if not values or min(values) < 0:
+        return {name: None, f"{name}_min": None, f"{name}_max": None}
+    return {name: statistics.median(values), f"{name}_min": min(values), f"{name}_max": max(values)}
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -555,6 +584,28 @@ def make_pairs(port: int, redirect_uri: str) -> list[Pair]:
     return pairs
 
 
+def make_signed_pairs(port: int, redirect_uri: str) -> tuple[list[Pair], SignedPushes]:
+    """A signed push against a client-secret push, the secret stored plain or hashed (cache warm)."""
+    signer = SignedPushes(port, SIGNED, redirect_uri, key_pair("EC"), key_pair("RSA"))
+    pairs = []
+    for hashed, secret_client, word in ((False, CODE_PLAIN, "plain"), (True, CODE_HASHED, "hashed")):
+        pairs.append(
+            Pair(
+                key=f"signed-{word}",
+                title=f"Signed push against a push with a {word} secret",
+                par=Side("signed push", client.task_signed_push, prepare=signer.prepare),
+                dot=Side(
+                    f"client_secret_basic push, {word} secret",
+                    lambda browser, _input, c=secret_client: client.task_push(browser, c, redirect_uri),
+                ),
+                flow=False,
+                hashed=hashed,
+                target="signed",
+            )
+        )
+    return pairs, signer
+
+
 def batch_size(pair: Pair, cache: str, sizes: Sizes) -> tuple[int, int]:
     """(rounds, tasks per worker) for a pair: cold hashing costs half a second a time."""
     if pair.hashed and cache == "off":
@@ -674,6 +725,9 @@ class Plan:
     port: int
     out: Path
     profile_iterations: int
+    signed: bool  # measure signed pushes
+    only_signed: bool  # and nothing else
+    signed_jwks: str  # the public keys of the signing client
 
     @property
     def base_url(self) -> str:
@@ -686,11 +740,78 @@ def measure_database(
     """Every worker count and cache setting on one database, then its in-process extras."""
     pairs = make_pairs(plan.port, f"{plan.base_url}/demo/callback/")
     name = database.name
+    setup = ["setup", "--base-url", plan.base_url]
+    if plan.signed:
+        setup += ["--signed-client-jwks", plan.signed_jwks]
     with watched(f"{name}: migrate and set up", windows):
-        info = run_prepare(database, "setup", "--base-url", plan.base_url)
+        info = run_prepare(database, *setup)
     database.version = info["database_version"]
     report["databases"][name] = info
+    if plan.signed:
+        report["signed_push"]["databases"][name] = info
     log(f"{database.version} ready ({info['secret_storage']})")
+    if not plan.only_signed:
+        measure_comparisons(plan, database, pairs, report, windows, logs)
+    if plan.signed:
+        measure_signed(plan, database, report["signed_push"], logs)
+
+
+def measure_signed(plan: Plan, database: Database, signed: dict[str, Any], logs: Path) -> None:
+    """Signed pushes against client-secret pushes on one server per worker count, cache on.
+
+    The cache must be shared by every worker for the jti store to refuse a replay anywhere,
+    so several workers need Redis; without it, one worker with a locmem cache is measured.
+    """
+    pairs, signer = make_signed_pairs(plan.port, f"{plan.base_url}/demo/callback/")
+    name = database.name
+    for workers in plan.workers:
+        if plan.have_redis:
+            cache = "redis"
+        elif workers == 1:
+            cache = "locmem"
+        else:
+            signed["notes"].append(f"{name}, {workers} workers: no Redis, signed pushes not measured")
+            continue
+        what = f"{name}, {workers} worker{'' if workers == 1 else 's'}, signed pushes, cache {cache}"
+        windows: list[LoadWindow] = []
+        with watched(what, windows), serve(database, plan.port, workers, cache, logs):
+            browsers = [Browser(plan.port) for _ in range(workers)]
+            for pair in pairs:
+                signer.signing_seconds.clear()
+                sizes = plan.sizes
+                result = measure_pair(pair, browsers, sizes.rounds, sizes.single, sizes.warmup)
+                result.update(
+                    {
+                        "database": name,
+                        "workers": workers,
+                        "cache": cache,
+                        "load": loadavg(),
+                        "signing_ms": statistics.median(signer.signing_seconds) * 1e3,
+                        "signed": len(signer.signing_seconds),
+                    }
+                )
+                signed["runs"].append(result)
+                par, dot = result["par"], result["dot"]
+                log(
+                    f"{what}: {pair.key}: signed {par['throughput']:.0f}/s, secret "
+                    f"{dot['throughput']:.0f}/s, throughput x{result['throughput_ratio']:.2f}; "
+                    "cache round trips per signed push "
+                    f"{par['cache_trips']} ({par['jti_trips']} on jti keys), SQL {par['queries']:g} "
+                    f"against {dot['queries']:g}; signing {result['signing_ms']:.2f} ms a push"
+                )
+        signed["load_windows"].extend(asdict(window) for window in windows)
+
+
+def measure_comparisons(
+    plan: Plan,
+    database: Database,
+    pairs: list[Pair],
+    report: dict[str, Any],
+    windows: list[LoadWindow],
+    logs: Path,
+) -> None:
+    """The PAR-against-DOT pairs on every worker count and cache setting, then the in-process extras."""
+    name = database.name
     browsers: list[Browser] = []
     for workers in plan.workers:
         caches = ["off"]
@@ -770,10 +891,29 @@ def main(argv: list[str] | None = None) -> int:
         help="profile both logins in-process on each database, into OUT-profile-DB.txt beside the "
         "report (default: on for a full run, off with --quick)",
     )
+    parser.add_argument(
+        "--signed",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="also measure signed pushes (private_key_jwt ES256 + request object PS256) against "
+        "client-secret pushes, with the cache on (default: on)",
+    )
+    parser.add_argument(
+        "--only",
+        choices=["signed-push"],
+        default=None,
+        help="measure only this part and update its section of the report at --out, whose JSON "
+        "(written by an earlier run) must exist",
+    )
     args = parser.parse_args(argv)
 
     sizes = QUICK if args.quick else FULL
+    only_signed = args.only == "signed-push"
+    if only_signed and not args.signed:
+        parser.error("--only signed-push measures signed pushes: drop --no-signed")
     profile = (not args.quick) if args.profile is None else args.profile
+    if only_signed and (args.profile or args.cleanup_rows):
+        parser.error("--only signed-push measures nothing else: no --profile, no --cleanup-rows")
     databases = [name.strip() for name in args.databases.split(",") if name.strip()]
     for name in databases:
         if name not in ("sqlite", "postgres"):
@@ -788,15 +928,25 @@ def main(argv: list[str] | None = None) -> int:
         have_redis=redis_ok(),
         port=free_port(),
         out=Path(args.out) if Path(args.out).is_absolute() else ROOT / args.out,
-        profile_iterations=sizes.profile_iterations if profile else 0,
+        profile_iterations=sizes.profile_iterations if profile and not only_signed else 0,
+        signed=args.signed,
+        only_signed=only_signed,
+        signed_jwks=public_jwks(key_pair("EC"), key_pair("RSA")) if args.signed else "",
     )
     out = plan.out
+    earlier: dict[str, Any] = {}
+    if only_signed:
+        try:
+            earlier = json.loads(out.with_suffix(".json").read_text())
+        except (OSError, ValueError) as error:
+            parser.error(f"--only needs the JSON of an earlier full run beside {out}: {error}")
 
     atexit.register(stop_all)
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
 
     started = time.monotonic()
+    command = "python bench/run.py " + " ".join(argv if argv is not None else sys.argv[1:])
     report: dict[str, Any] = {
         "quick": args.quick,
         "sizes": asdict(sizes),
@@ -806,6 +956,18 @@ def main(argv: list[str] | None = None) -> int:
         "notes": [] if plan.have_redis else ["Redis not reachable: cache-on runs use locmem (1 worker only)"],
         "databases": {},
     }
+    if plan.signed:
+        # Its own stamp and load figures: ``--only signed-push`` replaces this part alone.
+        report["signed_push"] = {
+            "command": command,
+            "quick": args.quick,
+            "sizes": asdict(sizes),
+            "machine": report["machine"],
+            "runs": [],
+            "notes": [] if plan.have_redis else ["Redis not reachable: 1 worker only, with a locmem cache"],
+            "databases": {},
+            "load_windows": [],
+        }
     windows: list[LoadWindow] = []
     log(f"port {plan.port}; databases {databases}; workers {plan.workers}; load {loadavg()}")
     logs = Path(tempfile.mkdtemp(prefix="oauth-par-bench-"))
@@ -834,11 +996,22 @@ def main(argv: list[str] | None = None) -> int:
     report["load_end"] = loadavg()
     report["load_windows"] = [asdict(window) for window in windows]
     report["elapsed_seconds"] = time.monotonic() - started
-    report["command"] = "python bench/run.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    report["command"] = command
+    if plan.signed:
+        signed = report["signed_push"]
+        signed["measured_seconds"] = sum(window["wall"] for window in signed["load_windows"])
+        signed["elapsed_seconds"] = report["elapsed_seconds"] if only_signed else None
 
     from bench.report import write_report
 
     out.parent.mkdir(parents=True, exist_ok=True)
+    if only_signed:
+        # The rest of the page stays as the earlier run left it; the chart shows none of this part.
+        earlier["signed_push"] = report["signed_push"]
+        out.with_suffix(".json").write_text(json.dumps(earlier, indent=1) + "\n")
+        write_report(earlier, out, out.with_suffix(".png"), draw=False)
+        log(f"done in {report['elapsed_seconds'] / 60:.1f} min: the signed-push section of {out}")
+        return 0
     out.with_suffix(".json").write_text(json.dumps(report, indent=1) + "\n")
     write_report(report, out, out.with_suffix(".png"))
     log(f"done in {report['elapsed_seconds'] / 60:.1f} min: {out}, {out.with_suffix('.png').name}")
