@@ -35,7 +35,14 @@ OAUTH2_PROVIDER = {
     **EXAMPLE_OAUTH2_PROVIDER,
     "OAUTH2_VALIDATOR_CLASS": CACHED_VALIDATOR if SECRET_CACHE_SECONDS > 0 else DEFAULT_VALIDATOR,
 }
-OAUTH2_PAR = {**EXAMPLE_OAUTH2_PAR, "VERIFIED_SECRET_CACHE_SECONDS": SECRET_CACHE_SECONDS}
+# No authorization_details types: the benchmark sends none, and with DOT's own validator (which
+# carries no details into tokens) registering them fails the app's check oauth_par.E007, which
+# stops manage.py commands such as the cleanup the benchmark times.
+OAUTH2_PAR = {
+    **EXAMPLE_OAUTH2_PAR,
+    "VERIFIED_SECRET_CACHE_SECONDS": SECRET_CACHE_SECONDS,
+    "AUTHORIZATION_DETAILS_TYPES": {},
+}
 
 _prefix = os.environ.get("BENCH_CACHE_PREFIX", "oauth-par-bench")
 _measure = os.environ.get("BENCH_MEASURE", "1") == "1"
