@@ -228,6 +228,13 @@ def write_targets(add: Any, report: dict[str, Any], runs: list[dict[str, Any]]) 
         "other processes on the machine disturb far less than wall-clock time."
     )
     add("")
+    signed = report.get("signed_push")
+    if signed and signed["machine"]["date"] != report["machine"]["date"]:
+        add(
+            f"The signed-push rows come from a run of their own, `{signed['command'].strip()}` on "
+            f"{signed['machine']['date']} (code {signed['machine']['git']}): see *Signed pushes* below."
+        )
+        add("")
 
 
 def signed_runs(report: dict[str, Any]) -> list[dict[str, Any]]:
@@ -290,11 +297,13 @@ def write_signed_targets(add: Any, report: dict[str, Any]) -> None:
             fine = [run for run in counted if run["par"]["jti_trips_max"] <= JTI_ROUND_TRIPS_LIMIT]
             worst = max(counted, key=lambda run: run["par"]["jti_trips_max"])
             par, dot = worst["par"], worst["dot"]
+            trips = par["jti_trips_max"]
             add(
                 f"| the jti store adds at most {JTI_ROUND_TRIPS_LIMIT} cache or database round trip to a "
-                f"signed push | {len(fine)} of {len(counted)} | {par['jti_trips_max']} Redis round trips "
-                f"on jti keys per signed push; SQL statements {par['queries']:g} signed, "
-                f"{dot['queries']:g} secret ({where(worst)}) | {verdict_word(len(fine), len(counted))} "
+                f"signed push | {len(fine)} of {len(counted)} | {trips} Redis round trip"
+                f"{'' if trips == 1 else 's'} on jti keys per signed push; SQL statements "
+                f"{par['queries']:g} signed, {dot['queries']:g} secret ({where(worst)}) | "
+                f"{verdict_word(len(fine), len(counted))} "
                 "| — |"
             )
         else:
