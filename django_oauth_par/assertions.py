@@ -88,6 +88,12 @@ def accepted_audiences(request: HttpRequest) -> Iterator[str]:
     yield from identifiers
 
 
+def endpoint_request(request: OAuthlibRequest) -> HttpRequest:
+    """The Django request behind ``request``: the PAR endpoint's own, else rebuilt from it."""
+    django_request = getattr(request, "django_request", None)
+    return django_request if isinstance(django_request, HttpRequest) else EndpointRequest(request)
+
+
 class EndpointRequest(HttpRequest):
     """The Django request behind an oauthlib request, as far as URL building needs it.
 
@@ -259,7 +265,7 @@ class PrivateKeyJWTMixin:
                 token,
                 client.client_id,
                 settings.keys,
-                accepted_audiences(EndpointRequest(request)),
+                accepted_audiences(endpoint_request(request)),
             )
         except ParError as error:
             request.par_error = error

@@ -84,6 +84,7 @@ def authenticate_client(request: HttpRequest, pairs: list[tuple[str, str]], core
     credentials = [(name, value) for name, value in pairs if name in accepted]
     headers = core.extract_headers(request)
     oauth_request = OAuthlibRequest(push_endpoint_uri(request, pairs), "POST", credentials, headers)
+    oauth_request.django_request = request  # what the assertion's audience is checked against
     validator = core.server.request_validator
     checked = secret_checked.set(False)
     try:

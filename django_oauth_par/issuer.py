@@ -24,13 +24,14 @@ ROOT_METADATA_PATH = "/.well-known/oauth-authorization-server"
 def issuer_identifier(request: Any) -> str:
     """The ``issuer`` that DOT's RFC 8414 metadata publishes (``OIDC_ISS_ENDPOINT`` when set).
 
-    DOT 3.4 derives it with ``oauth2_authorization_server_issuer``; older releases only
-    know the OpenID Connect issuer, which is the same value once ``OIDC_ISS_ENDPOINT`` is set.
+    Derived once per request, as DOT derives it (``oauth2_authorization_server_issuer``).
     """
-    derive = getattr(oauth2_settings, "oauth2_authorization_server_issuer", None)
-    if derive is None:  # pragma: no cover - DOT < 3.4
-        return str(oauth2_settings.oidc_issuer(request))
-    return str(derive(request))
+    remembered = getattr(request, "_oauth_par_issuer", None)
+    if isinstance(remembered, str):
+        return remembered  # a push checks it for its assertion and its request object alike
+    issuer = str(oauth2_settings.oauth2_authorization_server_issuer(request))
+    request._oauth_par_issuer = issuer
+    return issuer
 
 
 def with_issuer(location: str, issuer: str) -> str:
