@@ -23,7 +23,7 @@ from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 from uuid import UUID
 
-from django.db import router, transaction
+from django.db import models, router, transaction
 from django.dispatch import Signal
 from django.http import HttpRequest
 from django.utils.crypto import salted_hmac
@@ -155,11 +155,22 @@ def user_of(request: HttpRequest | None) -> Any:
     return user if getattr(user, "is_authenticated", False) else None
 
 
+def written_with(model: type[models.Model]) -> AbstractContextManager[Any]:
+    """One transaction for a ``model`` row and the audit rows written with it (one commit);
+    none when the audit trail writes nothing."""
+    if not par_settings.AUDIT_TRAIL:
+        return nullcontext()
+    return transaction.atomic(using=router.db_for_write(model))
+
+
 def stored_together(pushed_request: PushedRequest) -> AbstractContextManager[Any]:
-    """One transaction for the rows an event writes, and none when it writes none."""
+    """One transaction for the rows an event writes, and none when it writes none.
+
+    Inside a caller's transaction (the push, the code) the rows join it: no savepoint.
+    """
     if pushed_request.audit_id is None or not par_settings.AUDIT_TRAIL:
         return nullcontext()
-    return transaction.atomic(using=router.db_for_write(AuditEvent))
+    return transaction.atomic(using=router.db_for_write(AuditEvent), savepoint=False)
 
 
 def pushed(request: HttpRequest, pushed_request: PushedRequest) -> None:

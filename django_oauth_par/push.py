@@ -32,6 +32,7 @@ from .compat import is_valid_resource_uri
 from .conf import par_settings
 from .exceptions import ParError
 from .issuer import issuer_identifiers
+from .models import PushedRequest
 from .policy import Policy, enforce_authentication, enforce_request, policy_of
 from .push_body import checked_values, limit_unauthenticated_push, read_form_body
 from .push_storage import check_storable, store
@@ -107,11 +108,14 @@ def push(request: HttpRequest, core: OAuthLibCore) -> tuple[str, int]:
             raise
     try:
         address_or_none = None if authenticated else address
-        request_uri, pushed_request = store(client, stored, policy.request_uri_lifetime, address_or_none)
+        # The pushed request and its audit rows are written together: one commit, the expensive
+        # part of a write, and never a pushed request without its audit trail.
+        with audit.written_with(PushedRequest):
+            request_uri, pushed_request = store(client, stored, policy.request_uri_lifetime, address_or_none)
+            audit.pushed(request, pushed_request)
     except ParError as error:
         error.client_id = client.client_id
         raise
-    audit.pushed(request, pushed_request)
     return request_uri, policy.request_uri_lifetime
 
 

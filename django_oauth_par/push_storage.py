@@ -41,7 +41,9 @@ def store(
     now = timezone.now()
     # Only a push that did not authenticate its client needs the count and the insert together.
     together = (
-        nullcontext() if address is None else transaction.atomic(using=router.db_for_write(PushedRequest))
+        nullcontext()
+        if address is None
+        else transaction.atomic(using=router.db_for_write(PushedRequest), savepoint=False)
     )
     with together:
         digest = "" if address is None else hold_unauthenticated_slot(client, address, now)

@@ -92,6 +92,16 @@ def test_push_refused_by_the_database_is_a_clean_503(client, confidential, caplo
     assert push(client, auth_params()).status_code == 201  # and it recovers
 
 
+def test_a_push_whose_audit_row_is_refused_stores_nothing(client, confidential):
+    """The pushed request and its audit rows are one transaction: no request without its trail."""
+    with refusing("oauth_par_auditevent", "INSERT"):
+        response = push(client, auth_params())
+    assert response.status_code == 503
+    assert response.json()["error"] == "temporarily_unavailable"
+    assert PushedRequest.objects.count() == 0
+    assert push(client, auth_params()).status_code == 201
+
+
 def test_unreadable_pushed_requests_give_an_error_page(client, browser, confidential, caplog):
     request_uri = pushed_uri(client)
     with missing("oauth_par_pushedrequest"):
