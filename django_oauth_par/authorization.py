@@ -309,7 +309,9 @@ class PushedAuthorizationMixin(NativeParBypassMixin, _Base):
             }
         stored["resource"] = " ".join(params.getlist("resource"))
         self.stored_form_data = stored
-        return super().post(request, *args, **kwargs)
+        # The decision's writes (redemption, code, audit events, the chain's outcome) commit once.
+        with audit.written_with(PushedRequest):
+            return super().post(request, *args, **kwargs)
 
     def get_form_kwargs(self) -> dict[str, Any]:
         kwargs = super().get_form_kwargs()
