@@ -119,6 +119,10 @@ class PushedRequest(models.Model):
         return "pending"
 
 
+#: The Application's accessor of its ClientPolicy: what ``select_related`` loads it by.
+POLICY = "pushed_authorization_policy"
+
+
 class ClientPolicy(models.Model):
     """Per-client PAR policy, kept beside DOT's (possibly swapped) Application model."""
 
@@ -126,7 +130,7 @@ class ClientPolicy(models.Model):
         oauth2_settings.APPLICATION_MODEL,
         on_delete=models.CASCADE,
         primary_key=True,
-        related_name="pushed_authorization_policy",
+        related_name=POLICY,
         verbose_name=_("client"),
     )
     require_pushed_authorization_requests = models.BooleanField(
@@ -227,16 +231,17 @@ class ClientPolicy(models.Model):
 
     @classmethod
     def of(cls, application: Any) -> ClientPolicy | None:
-        """The policy row of ``application`` or None: one query per application instance.
+        """The policy row of ``application`` or None: at most one query per application instance.
 
-        The push reads it for the client's policy and its keys; an instance lives for one
-        request, so the row read once is the row of that request.
+        None when the client was loaded with its policy (``select_related(POLICY)``, as this
+        app loads it wherever it can); an instance lives for one request, so the row read
+        once is the row of that request.
         """
-        remembered: tuple[ClientPolicy | None] | None = getattr(application, "_oauth_par_policy", None)
-        if remembered is None:
-            remembered = (cls.objects.filter(application_id=application.pk).first(),)
-            application._oauth_par_policy = remembered
-        return remembered[0]
+        try:
+            policy: ClientPolicy = getattr(application, POLICY)
+        except cls.DoesNotExist:
+            return None
+        return policy
 
     def clean(self) -> None:
         from .keys import InvalidKeySetError, check_jwks_uri, parse_jwk_set, public_json

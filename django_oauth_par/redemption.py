@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from . import audit
 from .exceptions import ParError
-from .models import OUTCOME_LENGTH, REQUEST_URI_PREFIX, ClientPolicy, PushedRequest, reference_digest
+from .models import OUTCOME_LENGTH, POLICY, REQUEST_URI_PREFIX, ClientPolicy, PushedRequest, reference_digest
 from .policy import par_required_for_every_client
 
 #: One message for unknown and foreign references, so a reference reveals nothing
@@ -58,7 +58,9 @@ def _find(query: QueryDict) -> tuple[PushedRequest | None, ParError | None]:
             reason="not_ours",
         )
     try:
-        pushed = PushedRequest.objects.select_related("application").get(digest=reference_digest(reference))
+        pushed = PushedRequest.objects.select_related("application", f"application__{POLICY}").get(
+            digest=reference_digest(reference)
+        )
     except PushedRequest.DoesNotExist:
         pushed = None
     if pushed is None:

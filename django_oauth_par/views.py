@@ -17,6 +17,7 @@ from .compat import OAuthLibMixin
 from .exceptions import ParError, database_unavailable
 from .mixins import with_mixin
 from .push import push
+from .pushed_client import ClientWithPolicyMixin
 from .redirect_patterns import RedirectUriPatternsMixin
 from .reports import hide_from_error_reports
 from .secret_cache import VerifiedSecretCacheMixin
@@ -62,6 +63,7 @@ class PushedAuthorizationRequestView(OAuthLibMixin, View):
         # redirect URI patterns and private_key_jwt (a no-op where DOT has client keys of its
         # own) in front.
         validator_class = with_mixin(super().get_validator_class(), VerifiedSecretCacheMixin)
+        validator_class = with_mixin(validator_class, ClientWithPolicyMixin)
         return with_mixin(with_mixin(validator_class, RedirectUriPatternsMixin), PrivateKeyJWTMixin)
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:

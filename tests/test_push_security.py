@@ -389,12 +389,12 @@ def test_a_client_secret_never_appears_in_a_refusal(client, confidential):
 
 
 def test_the_query_budget_of_a_push_without_credentials(client, public, django_assert_num_queries, settings):
-    # Client, policy, then in one transaction (joined, not a savepoint): lock the client's row,
-    # count its unredeemed pushes, insert. (The audit chain's own writes are counted in
-    # test_query_budget.)
+    # The client with its policy (one query), then in one transaction (joined, not a savepoint):
+    # lock the client's row, count its unredeemed pushes, insert. (The audit chain's own writes
+    # are counted in test_query_budget.)
     settings.OAUTH2_PAR = {**settings.OAUTH2_PAR, "AUDIT_TRAIL": False}
     public_push(client, VISITOR)  # the first request of a process also checks the tables once
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(4):
         assert public_push(client).status_code == 201
 
 
