@@ -61,6 +61,8 @@ class PushedAuthorizationMixin(NativeParBypassMixin, _Base):
         super().setup(request, *args, **kwargs)
         self.pushed = getattr(request, PUSHED_ATTRIBUTE, None)
         self.redeemed = False
+        #: Whether the "redeemed" audit event went out with the code's transaction.
+        self.redemption_audited = False
         self.silent = False
         #: The consent form's hidden fields as stored, set by post() for get_form_kwargs().
         self.stored_form_data: dict[str, str] | None = None
@@ -149,6 +151,11 @@ class PushedAuthorizationMixin(NativeParBypassMixin, _Base):
             else:
                 # oauthlib answers some errors (invalid_scope, say) with a redirect, not an exception.
                 record_outcome(self.pushed, self.outcome_of(result[0]))
+            # The chain's outcome and its event commit with the code: one commit for the decision.
+            # (The transaction opens with the redemption's UPDATE, so SQLite takes its write lock
+            # first and a racing POST waits for it rather than failing to upgrade a read lock.)
+            audit.redeemed(self.request, self.pushed, self.pushed.outcome)
+            self.redemption_audited = True
         if deferred is not None:
             raise deferred
         return result
@@ -171,7 +178,8 @@ class PushedAuthorizationMixin(NativeParBypassMixin, _Base):
             record_outcome(self.pushed, outcome)
         else:
             self.redeem(outcome)
-        audit.redeemed(self.request, self.pushed, self.pushed.outcome)
+        if not self.redemption_audited:
+            audit.redeemed(self.request, self.pushed, self.pushed.outcome)
         return super().redirect(redirect_to, application)
 
     def outcome_of(self, location: str | None) -> str:
@@ -309,9 +317,7 @@ class PushedAuthorizationMixin(NativeParBypassMixin, _Base):
             }
         stored["resource"] = " ".join(params.getlist("resource"))
         self.stored_form_data = stored
-        # The decision's writes (redemption, code, audit events, the chain's outcome) commit once.
-        with audit.written_with(PushedRequest):
-            return super().post(request, *args, **kwargs)
+        return super().post(request, *args, **kwargs)
 
     def get_form_kwargs(self) -> dict[str, Any]:
         kwargs = super().get_form_kwargs()
