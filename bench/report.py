@@ -114,6 +114,7 @@ def write_report(report: dict[str, Any], out: Path, chart: Path, draw: bool = Tr
     add("    .venv/bin/python bench/run.py --quick            # about 2 minutes, indicative only")
     add("    .venv/bin/python bench/run.py --databases postgres --workers 1,2,4 --out docs/benchmarks.md")
     add("    .venv/bin/python bench/run.py --only signed-push # signed pushes alone, about 2 minutes")
+    add("    .venv/bin/python bench/run.py --only audit-off   # without the audit trail, about 4 minutes")
     add("")
     add(f"![PAR against DOT's equivalent operations]({chart.name})")
     add("")
@@ -143,6 +144,7 @@ def write_report(report: dict[str, Any], out: Path, chart: Path, draw: bool = Tr
     write_method(add, report)
     for database in report["databases"]:
         write_database(add, database, [run for run in runs if run["database"] == database])
+    write_audit_off(add, report, runs)
     write_signed(add, report)
     write_steps(add, report, runs)
     write_warm_cold(add, report)
@@ -151,25 +153,18 @@ def write_report(report: dict[str, Any], out: Path, chart: Path, draw: bool = Tr
     out.write_text("\n".join(lines) + "\n")
 
 
-def write_targets(add: Any, report: dict[str, Any], runs: list[dict[str, Any]]) -> None:
-    add("## Targets")
-    add("")
-    add(
-        f"Each target is judged on every configuration measured (database {TIMES} workers {TIMES} secret "
-        f"storage {TIMES} verified-secret cache). *Within noise* means the interquartile range of the "
-        "per-round ratios straddles the limit, so the verdict could flip on another run."
-    )
-    add("")
-    add("| target | configurations met | worst case | verdict | judged on server CPU instead |")
-    add("| --- | --- | --- | --- | --- |")
-    groups = [
-        ("push throughput ≥ token endpoint, same client authentication", "throughput", None),
-        ("authorization with `request_uri` within 10 % of classic", "authorize", None),
-        ("full PAR login within 25 % of classic login: plain secrets", "login", "plain"),
-        ("full PAR login within 25 % of classic login: hashed secrets, cache on", "login", "on"),
-        ("full PAR login within 25 % of classic login: hashed secrets, cache off", "login", "off"),
-    ]
-    for title, target, variant in groups:
+TARGET_GROUPS = [
+    ("push throughput ≥ token endpoint, same client authentication", "throughput", None),
+    ("authorization with `request_uri` within 10 % of classic", "authorize", None),
+    ("full PAR login within 25 % of classic login: plain secrets", "login", "plain"),
+    ("full PAR login within 25 % of classic login: hashed secrets, cache on", "login", "on"),
+    ("full PAR login within 25 % of classic login: hashed secrets, cache off", "login", "off"),
+]
+
+
+def write_target_rows(add: Any, runs: list[dict[str, Any]], suffix: str) -> None:
+    """One row per target that ``runs`` answer, its title followed by ``suffix``."""
+    for title, target, variant in TARGET_GROUPS:
         chosen = [run for run in runs if run["target"] == target]
         if variant == "plain":
             chosen = [run for run in chosen if not run["hashed"]]
@@ -202,7 +197,22 @@ def write_targets(add: Any, report: dict[str, Any], runs: list[dict[str, Any]]) 
         cpu_met = sum(1 for ok, _ratio in cpu if ok)
         cpu_worst = max(ratio for _ok, ratio in cpu)
         cpu_word = f"met in {cpu_met} of {len(cpu)}, worst {TIMES}{cpu_worst:.2f}"
-        add(f"| {title} | {met} of {len(judged)} | {where} | {word} | {cpu_word} |")
+        add(f"| {title}{suffix} | {met} of {len(judged)} | {where} | {word} | {cpu_word} |")
+
+
+def write_targets(add: Any, report: dict[str, Any], runs: list[dict[str, Any]]) -> None:
+    add("## Targets")
+    add("")
+    add(
+        f"Each target is judged on every configuration measured (database {TIMES} workers {TIMES} secret "
+        f"storage {TIMES} verified-secret cache). *Within noise* means the interquartile range of the "
+        "per-round ratios straddles the limit, so the verdict could flip on another run."
+    )
+    add("")
+    add("| target | configurations met | worst case | verdict | judged on server CPU instead |")
+    add("| --- | --- | --- | --- | --- |")
+    write_target_rows(add, runs, "")
+    write_target_rows(add, audit_off_runs(report), ", audit trail off")
     if report.get("warm_cold"):
         speedups = [
             (result[level]["speedup"], result["backend"], level)
@@ -235,6 +245,24 @@ def write_targets(add: Any, report: dict[str, Any], runs: list[dict[str, Any]]) 
             f"{signed['machine']['date']} (code {signed['machine']['git']}): see *Signed pushes* below."
         )
         add("")
+    audit_off = report.get("audit_off")
+    if audit_off and audit_off["runs"]:
+        origin = ""
+        if audit_off["machine"]["date"] != report["machine"]["date"]:
+            origin = (
+                f", measured by a run of their own, `{audit_off['command'].strip()}` on "
+                f"{audit_off['machine']['date']} (code {audit_off['machine']['git']})"
+            )
+        add(
+            "The rows ending *audit trail off* judge the same limits on servers with "
+            f'`OAUTH2_PAR["AUDIT_TRAIL"] = False`{origin}: see *Without the audit trail* below. '
+            "The other rows run with it on, the app's default."
+        )
+        add("")
+
+
+def audit_off_runs(report: dict[str, Any]) -> list[dict[str, Any]]:
+    return sorted_runs(report.get("audit_off", {}).get("runs", []))
 
 
 def signed_runs(report: dict[str, Any]) -> list[dict[str, Any]]:
@@ -414,6 +442,10 @@ def write_database(add: Any, database: str, runs: list[dict[str, Any]]) -> None:
         return
     add(f"## {DATABASE_NAMES[database]}: every configuration")
     add("")
+    write_runs_table(add, runs)
+
+
+def write_runs_table(add: Any, runs: list[dict[str, Any]]) -> None:
     add(
         "Latency: median / p99 in ms (n requests or logins per side). Throughput: median over "
         "rounds, per second. Ratios are PAR / DOT; for latency the per-round interquartile "
@@ -436,6 +468,134 @@ def write_database(add: Any, database: str, runs: list[dict[str, Any]]) -> None:
             f"{par['queries']:g} / {dot['queries']:g} | {par['n']} |"
         )
     add("")
+
+
+def target_ratio(run: dict[str, Any]) -> str:
+    """The figure a run's target judges, as the Targets table reads it."""
+    _met, ratio, _limit, _what = verdict(run)
+    return f"{TIMES}{ratio:.2f}"
+
+
+def write_audit_off(add: Any, report: dict[str, Any], runs: list[dict[str, Any]]) -> None:
+    part = report.get("audit_off")
+    if not part:
+        return
+    off_runs = audit_off_runs(report)
+    machine = part["machine"]
+    add("## Without the audit trail")
+    add("")
+    took = f", in {part['elapsed_seconds'] / 60:.1f} minutes" if part.get("elapsed_seconds") else ""
+    add(
+        f"Measured on {machine['date']} by `{part['command'].strip()}`{took}"
+        + (" (**quick run: few samples, figures indicative only**)" if part["quick"] else "")
+        + f". Code: {machine['git']}. To measure this part alone again and update this section and "
+        "the JSON in place (the rest of the page stays as it is):"
+    )
+    add("")
+    add("    .venv/bin/python bench/run.py --only audit-off")
+    add("")
+    add(
+        "The same pairs, sizes, client threads and alternation as in the tables above, on gunicorn "
+        'servers started with `OAUTH2_PAR["AUDIT_TRAIL"] = False` (`BENCH_AUDIT_TRAIL=0` for '
+        "`bench/settings.py`); nothing else differs. Plain secrets and the consent page run with the "
+        "verified-secret cache off, hashed secrets with it on only: with it off, PBKDF2 takes about "
+        "190 ms on both sides and hides everything else."
+    )
+    add("")
+    add(
+        "**What the audit trail writes.** With `AUDIT_TRAIL` on (the app's default, and every other "
+        "table on this page), a push writes an `AuditChain` row and its `pushed` `AuditEvent`; the "
+        "consent page a `consent_shown` event; the consent POST the `decided`, `code_issued` and "
+        "`redeemed` events, the chain's outcome and the code's `GrantedAuthorization` row. With "
+        "`GrantedAuthorizationMixin` in DOT's validator the code exchange adds one read and two writes "
+        "(the token's row, `token_issued`): at most 10 writes and 1 read per login, as the README's "
+        "*The audit chain: stored rows* states and `tests/test_query_budget.py` enforces. The token "
+        "endpoint here keeps DOT's own validator, so its chains end with the code; classic requests "
+        "write no chain. Per step, 1 worker, plain secret (median worker CPU and SQL statements, "
+        "savepoints included; on → off, from two runs, so the CPU figures carry the noise between them):"
+    )
+    add("")
+    add("| database | login | push | consent page | consent POST | code exchange | total |")
+    add("| --- | --- | --- | --- | --- | --- | --- |")
+    names = ("push", "authorize", "consent", "exchange")
+    for database in DATABASE_NAMES:
+        pick = [
+            run
+            for run in runs
+            if run["database"] == database and run["key"] == "login-plain" and run["workers"] == 1
+        ]
+        pick_off = [
+            run
+            for run in off_runs
+            if run["database"] == database and run["key"] == "login-plain" and run["workers"] == 1
+        ]
+        if not (pick and pick_off):
+            continue
+        for side in ("par", "dot"):
+            on = {step["name"]: step for step in pick[0][side]["steps"]}
+            off = {step["name"]: step for step in pick_off[0][side]["steps"]}
+            cells = []
+            for name in names:
+                if name not in on or name not in off:
+                    cells.append("—")
+                    continue
+                cells.append(
+                    f"{ms(on[name]['cpu_median_ms'])} → {ms(off[name]['cpu_median_ms'])} ms, "
+                    f"{on[name]['queries']:g} → {off[name]['queries']:g} q"
+                )
+            totals = [
+                (
+                    sum(step["cpu_median_ms"] for step in steps.values()),
+                    sum(step["queries"] for step in steps.values()),
+                )
+                for steps in (on, off)
+            ]
+            add(
+                f"| {DATABASE_NAMES[database]} | {pick[0][side]['label']} | "
+                + " | ".join(cells)
+                + f" | {ms(totals[0][0])} → {ms(totals[1][0])} ms, {totals[0][1]:g} → {totals[1][1]:g} q |"
+            )
+    add("")
+    if not off_runs:
+        add("Nothing measured.")
+        add("")
+        return
+    on_by_config = {(run["database"], run["key"], run["cache"], run["workers"]): run for run in runs}
+    add(
+        "The figure each target judges (PAR / DOT: throughput for client authentication, median "
+        "latency otherwise), with the audit trail on (the tables above) and off (this run):"
+    )
+    add("")
+    add("| database | scenario | workers | audit trail on | audit trail off |")
+    add("| --- | --- | --- | --- | --- |")
+    for run in off_runs:
+        on_run = on_by_config.get((run["database"], run["key"], run["cache"], run["workers"]))
+        add(
+            f"| {DATABASE_NAMES[run['database']]} | {scenario_name(run)} | {run['workers']} | "
+            f"{target_ratio(on_run) if on_run else '—'} | {target_ratio(run)} |"
+        )
+    add("")
+    for database in DATABASE_NAMES:
+        chosen = [run for run in off_runs if run["database"] == database]
+        if not chosen:
+            continue
+        add(f"### {DATABASE_NAMES[database]}: every configuration, audit trail off")
+        add("")
+        write_runs_table(add, chosen)
+    windows = part.get("load_windows", [])
+    if windows:
+        add("| part | seconds | load before | load after | benchmark | PostgreSQL + Redis | others |")
+        add("| --- | --- | --- | --- | --- | --- | --- |")
+        for window in windows:
+            add(
+                f"| {window['what']} | {window['wall']:.0f} | {window['load_before']} | "
+                f"{window['load_after']} | {window['own_share'] * 100:.0f} % | "
+                f"{window['services_share'] * 100:.0f} % | {window['others_share'] * 100:.0f} % |"
+            )
+        add("")
+    for note in part.get("notes", []):
+        add(f"Note: {note}")
+        add("")
 
 
 def write_signed(add: Any, report: dict[str, Any]) -> None:

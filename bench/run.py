@@ -6,6 +6,7 @@ One command::
     .venv/bin/python bench/run.py --quick          # a short run (under 3 minutes)
     .venv/bin/python bench/run.py --databases sqlite,postgres --workers 1,2,4 --out docs/benchmarks.md
     .venv/bin/python bench/run.py --only signed-push   # signed pushes alone (about 2 minutes)
+    .venv/bin/python bench/run.py --only audit-off     # the pairs without the audit trail (about 4 minutes)
 
 It serves the example project under gunicorn (sync workers) on 127.0.0.1, on SQLite (a
 file) and on PostgreSQL (a database of its own, created, migrated and dropped by this
@@ -25,6 +26,11 @@ the DOT operation it should be compared with, in alternated batches (A, B, B, A,
   server with the verified-secret cache on; the load client signs each batch before its
   clock starts. ``--only signed-push`` measures this part alone and replaces its section
   of an existing report.
+- the same PAR-against-DOT pairs on servers with ``OAUTH2_PAR["AUDIT_TRAIL"]`` off (unless
+  ``--no-audit-off``; everything else as above), so that what PAR itself costs shows apart
+  from the rows the audit trail writes: plain secrets and the consent page with the
+  verified-secret cache off, hashed secrets with it on (cold, PBKDF2 hides the rest).
+  ``--only audit-off`` measures this part alone and replaces its section of an existing report.
 
 Hashed-secret scenarios run twice: verified-secret cache off, and on (the PAR endpoint
 through ``OAUTH2_PAR["VERIFIED_SECRET_CACHE_SECONDS"]``, DOT's token endpoint through a
@@ -38,8 +44,9 @@ Then, in-process: the verified-secret check cold (a full hash) against warm (a c
 the cleanup command ``clearpushedrequests`` on a million expired rows and (full run, or
 ``--profile``) a cProfile of both logins on each database (``bench/profile_steps.py``). It writes the
 report (``--out``), a chart beside it (same name, ``.png``) and the raw figures (``.json``).
-Needs PostgreSQL on 127.0.0.1:5432 (trust, user postgres) for ``postgres`` and Redis on
-127.0.0.1:6379 for the cache-on runs with several workers (skipped, and said so, without).
+Needs PostgreSQL on 127.0.0.1:5432 (trust, user postgres) for ``postgres`` (a database named by
+``--postgres-database``, dropped and created again) and Redis on 127.0.0.1:6379 for the cache-on
+runs with several workers (skipped, and said so, without).
 """
 
 from __future__ import annotations
@@ -91,7 +98,6 @@ from bench.prepare import (  # noqa: E402
 
 PYTHON = sys.executable
 POSTGRES_DATABASE = "oauth_par_bench"
-POSTGRES_URL = f"postgresql://postgres@127.0.0.1:5432/{POSTGRES_DATABASE}"
 REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
 SECRET_CACHE_SECONDS = 600
 REQUEST_URI_LIFETIME = 900
@@ -315,13 +321,15 @@ def run_prepare(database: Database, *args: str, extra: dict[str, str] | None = N
 
 @contextlib.contextmanager
 def serve(
-    database: Database, port: int, workers: int, cache: str, logs: Path
+    database: Database, port: int, workers: int, cache: str, logs: Path, audit_trail: bool = True
 ) -> Iterator[subprocess.Popen[bytes]]:
     """gunicorn with ``workers`` sync workers on 127.0.0.1:port; ``cache`` is off, redis or locmem."""
     extra = {"BENCH_SECRET_CACHE_SECONDS": "0" if cache == "off" else str(SECRET_CACHE_SECONDS)}
     if cache != "off":
         extra["BENCH_CACHE"] = cache
-    log = logs / f"gunicorn-{database.name}-{workers}w-{cache}.log"
+    if not audit_trail:
+        extra["BENCH_AUDIT_TRAIL"] = "0"
+    log = logs / f"gunicorn-{database.name}-{workers}w-{cache}{'' if audit_trail else '-audit-off'}.log"
     process = start_gunicorn(
         PYTHON,
         ROOT,
@@ -728,6 +736,8 @@ class Plan:
     signed: bool  # measure signed pushes
     only_signed: bool  # and nothing else
     signed_jwks: str  # the public keys of the signing client
+    audit_off: bool  # measure the pairs again with the audit trail off
+    only_audit_off: bool  # and nothing else
 
     @property
     def base_url(self) -> str:
@@ -749,11 +759,15 @@ def measure_database(
     report["databases"][name] = info
     if plan.signed:
         report["signed_push"]["databases"][name] = info
+    if plan.audit_off:
+        report["audit_off"]["databases"][name] = info
     log(f"{database.version} ready ({info['secret_storage']})")
-    if not plan.only_signed:
+    if not (plan.only_signed or plan.only_audit_off):
         measure_comparisons(plan, database, pairs, report, windows, logs)
     if plan.signed:
         measure_signed(plan, database, report["signed_push"], logs)
+    if plan.audit_off:
+        measure_audit_off(plan, database, pairs, report["audit_off"], logs)
 
 
 def measure_signed(plan: Plan, database: Database, signed: dict[str, Any], logs: Path) -> None:
@@ -802,6 +816,71 @@ def measure_signed(plan: Plan, database: Database, signed: dict[str, Any], logs:
         signed["load_windows"].extend(asdict(window) for window in windows)
 
 
+def cache_settings(plan: Plan, name: str, workers: int, notes: list[str]) -> list[str]:
+    """The verified-secret cache settings measured with ``workers`` workers: off, then on if it can be."""
+    if plan.have_redis:
+        return ["off", "redis"]
+    if workers == 1:
+        return ["off", "locmem"]
+    notes.append(f"{name}, {workers} workers: no Redis, cache-on runs skipped")
+    return ["off"]
+
+
+def measure_server(
+    plan: Plan,
+    database: Database,
+    pairs: list[Pair],
+    workers: int,
+    cache: str,
+    browsers: list[Browser],
+    runs: list[dict[str, Any]],
+    what: str,
+    logs: Path,
+    audit_trail: bool = True,
+) -> None:
+    """``pairs`` on one gunicorn server; ``browsers`` get logged in on first use and reused after."""
+    with serve(database, plan.port, workers, cache, logs, audit_trail):
+        while len(browsers) < max(plan.workers):
+            browser = Browser(plan.port)
+            browser.log_in("demo", "demo-password")
+            browsers.append(browser)
+        for pair in pairs:
+            rounds, per_worker = batch_size(pair, cache, plan.sizes)
+            result = measure_pair(pair, browsers[:workers], rounds, per_worker, plan.sizes.warmup)
+            result.update({"database": database.name, "workers": workers, "cache": cache, "load": loadavg()})
+            if not audit_trail:
+                result["audit_trail"] = False
+            runs.append(result)
+            log(
+                f"{what}: {pair.key}: PAR {result['par']['median_ms']:.1f} ms, "
+                f"DOT {result['dot']['median_ms']:.1f} ms, latency x{result['latency_ratio']:.2f}, "
+                f"throughput x{result['throughput_ratio']:.2f}"
+            )
+
+
+def measure_audit_off(
+    plan: Plan, database: Database, pairs: list[Pair], part: dict[str, Any], logs: Path
+) -> None:
+    """The PAR-against-DOT pairs again, on servers with ``OAUTH2_PAR["AUDIT_TRAIL"]`` off.
+
+    Servers, sizes and order as in :func:`measure_comparisons`, but hashed secrets only with the
+    verified-secret cache on: cold, PBKDF2 takes 190 ms on both sides and hides what PAR adds.
+    """
+    name = database.name
+    browsers: list[Browser] = []
+    windows: list[LoadWindow] = []
+    for workers in plan.workers:
+        for cache in cache_settings(plan, name, workers, part["notes"]):
+            chosen = [pair for pair in pairs if pair.hashed == (cache != "off")]
+            what = f"{name}, {workers} worker{'' if workers == 1 else 's'}, secret cache {cache}"
+            what += ", audit trail off"
+            with watched(what, windows):
+                measure_server(
+                    plan, database, chosen, workers, cache, browsers, part["runs"], what, logs, False
+                )
+    part["load_windows"].extend(asdict(window) for window in windows)
+
+
 def measure_comparisons(
     plan: Plan,
     database: Database,
@@ -814,32 +893,12 @@ def measure_comparisons(
     name = database.name
     browsers: list[Browser] = []
     for workers in plan.workers:
-        caches = ["off"]
-        if plan.have_redis:
-            caches.append("redis")
-        elif workers == 1:
-            caches.append("locmem")
-        else:
-            report["notes"].append(f"{name}, {workers} workers: no Redis, cache-on runs skipped")
-        for cache in caches:
+        for cache in cache_settings(plan, name, workers, report["notes"]):
+            # Plain secrets never touch the cache.
+            chosen = [pair for pair in pairs if cache == "off" or pair.hashed]
             what = f"{name}, {workers} worker{'' if workers == 1 else 's'}, secret cache {cache}"
-            with watched(what, windows), serve(database, plan.port, workers, cache, logs):
-                while len(browsers) < max(plan.workers):
-                    browser = Browser(plan.port)
-                    browser.log_in("demo", "demo-password")
-                    browsers.append(browser)
-                for pair in pairs:
-                    if cache != "off" and not pair.hashed:
-                        continue  # plain secrets never touch the cache
-                    rounds, per_worker = batch_size(pair, cache, plan.sizes)
-                    result = measure_pair(pair, browsers[:workers], rounds, per_worker, plan.sizes.warmup)
-                    result.update({"database": name, "workers": workers, "cache": cache, "load": loadavg()})
-                    report["runs"].append(result)
-                    log(
-                        f"{what}: {pair.key}: PAR {result['par']['median_ms']:.1f} ms, "
-                        f"DOT {result['dot']['median_ms']:.1f} ms, latency x{result['latency_ratio']:.2f}, "
-                        f"throughput x{result['throughput_ratio']:.2f}"
-                    )
+            with watched(what, windows):
+                measure_server(plan, database, chosen, workers, cache, browsers, report["runs"], what, logs)
     if name == plan.databases[0]:
         with watched("verified-secret cache: cold vs warm, in-process", windows):
             cold, warm = plan.sizes.warm_cold_runs
@@ -899,21 +958,36 @@ def main(argv: list[str] | None = None) -> int:
         "client-secret pushes, with the cache on (default: on)",
     )
     parser.add_argument(
+        "--audit-off",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help='also measure the PAR-against-DOT pairs on servers with OAUTH2_PAR["AUDIT_TRAIL"] off '
+        "(default: on)",
+    )
+    parser.add_argument(
         "--only",
-        choices=["signed-push"],
+        choices=["signed-push", "audit-off"],
         default=None,
         help="measure only this part and update its section of the report at --out, whose JSON "
         "(written by an earlier run) must exist",
+    )
+    parser.add_argument(
+        "--postgres-database",
+        default=POSTGRES_DATABASE,
+        help=f"the scratch PostgreSQL database, dropped and created again (default {POSTGRES_DATABASE})",
     )
     args = parser.parse_args(argv)
 
     sizes = QUICK if args.quick else FULL
     only_signed = args.only == "signed-push"
+    only_audit_off = args.only == "audit-off"
     if only_signed and not args.signed:
         parser.error("--only signed-push measures signed pushes: drop --no-signed")
+    if only_audit_off and not args.audit_off:
+        parser.error("--only audit-off measures the pairs without the audit trail: drop --no-audit-off")
     profile = (not args.quick) if args.profile is None else args.profile
-    if only_signed and (args.profile or args.cleanup_rows):
-        parser.error("--only signed-push measures nothing else: no --profile, no --cleanup-rows")
+    if args.only and (args.profile or args.cleanup_rows):
+        parser.error(f"--only {args.only} measures nothing else: no --profile, no --cleanup-rows")
     databases = [name.strip() for name in args.databases.split(",") if name.strip()]
     for name in databases:
         if name not in ("sqlite", "postgres"):
@@ -928,14 +1002,19 @@ def main(argv: list[str] | None = None) -> int:
         have_redis=redis_ok(),
         port=free_port(),
         out=Path(args.out) if Path(args.out).is_absolute() else ROOT / args.out,
-        profile_iterations=sizes.profile_iterations if profile and not only_signed else 0,
-        signed=args.signed,
+        profile_iterations=sizes.profile_iterations if profile and not args.only else 0,
+        signed=args.signed and not only_audit_off,
         only_signed=only_signed,
-        signed_jwks=public_jwks(key_pair("EC"), key_pair("RSA")) if args.signed else "",
+        signed_jwks=public_jwks(key_pair("EC"), key_pair("RSA"))
+        if args.signed and not only_audit_off
+        else "",
+        audit_off=args.audit_off and not only_signed,
+        only_audit_off=only_audit_off,
     )
+    postgres_url = f"postgresql://postgres@127.0.0.1:5432/{args.postgres_database}"
     out = plan.out
     earlier: dict[str, Any] = {}
-    if only_signed:
+    if args.only:
         try:
             earlier = json.loads(out.with_suffix(".json").read_text())
         except (OSError, ValueError) as error:
@@ -968,6 +1047,20 @@ def main(argv: list[str] | None = None) -> int:
             "databases": {},
             "load_windows": [],
         }
+    if plan.audit_off:
+        # Its own stamp and load figures too: ``--only audit-off`` replaces this part alone.
+        report["audit_off"] = {
+            "command": command,
+            "quick": args.quick,
+            "sizes": asdict(sizes),
+            "machine": report["machine"],
+            "runs": [],
+            "notes": []
+            if plan.have_redis
+            else ["Redis not reachable: cache-on runs use locmem (1 worker only)"],
+            "databases": {},
+            "load_windows": [],
+        }
     windows: list[LoadWindow] = []
     log(f"port {plan.port}; databases {databases}; workers {plan.workers}; load {loadavg()}")
     logs = Path(tempfile.mkdtemp(prefix="oauth-par-bench-"))
@@ -975,8 +1068,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         for name in databases:
             if name == "postgres":
-                recreate_postgres_database(POSTGRES_URL)
-                database = Database(name, f"postgresql://postgres@127.0.0.1:5432/{POSTGRES_DATABASE}")
+                recreate_postgres_database(postgres_url)
+                database = Database(name, postgres_url)
             else:
                 database = Database(name, f"sqlite:///{logs / 'bench.sqlite3'}")
             try:
@@ -984,7 +1077,7 @@ def main(argv: list[str] | None = None) -> int:
             finally:
                 stop_all()
                 if name == "postgres":
-                    drop_postgres_database(POSTGRES_URL)
+                    drop_postgres_database(postgres_url)
         succeeded = True
     finally:
         stop_all()
@@ -997,20 +1090,22 @@ def main(argv: list[str] | None = None) -> int:
     report["load_windows"] = [asdict(window) for window in windows]
     report["elapsed_seconds"] = time.monotonic() - started
     report["command"] = command
-    if plan.signed:
-        signed = report["signed_push"]
-        signed["measured_seconds"] = sum(window["wall"] for window in signed["load_windows"])
-        signed["elapsed_seconds"] = report["elapsed_seconds"] if only_signed else None
+    for key, alone in (("signed_push", only_signed), ("audit_off", only_audit_off)):
+        if key in report:
+            part = report[key]
+            part["measured_seconds"] = sum(window["wall"] for window in part["load_windows"])
+            part["elapsed_seconds"] = report["elapsed_seconds"] if alone else None
 
     from bench.report import write_report
 
     out.parent.mkdir(parents=True, exist_ok=True)
-    if only_signed:
+    if args.only:
         # The rest of the page stays as the earlier run left it; the chart shows none of this part.
-        earlier["signed_push"] = report["signed_push"]
+        key = "signed_push" if only_signed else "audit_off"
+        earlier[key] = report[key]
         out.with_suffix(".json").write_text(json.dumps(earlier, indent=1) + "\n")
         write_report(earlier, out, out.with_suffix(".png"), draw=False)
-        log(f"done in {report['elapsed_seconds'] / 60:.1f} min: the signed-push section of {out}")
+        log(f"done in {report['elapsed_seconds'] / 60:.1f} min: the {args.only} section of {out}")
         return 0
     out.with_suffix(".json").write_text(json.dumps(report, indent=1) + "\n")
     write_report(report, out, out.with_suffix(".png"))

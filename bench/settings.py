@@ -6,6 +6,8 @@
 - ``BENCH_CACHE`` (``locmem`` or ``redis``, default ``locmem``) and ``BENCH_REDIS_URL``: the cache
   backend. A locmem cache lives in one process, so several gunicorn workers need Redis.
 - ``BENCH_CACHE_PREFIX``: keeps this run's keys apart from anyone else's in a shared Redis.
+- ``BENCH_AUDIT_TRAIL`` (default 1): 0 turns ``OAUTH2_PAR["AUDIT_TRAIL"]`` off, so that PAR's own cost
+  can be told apart from the rows the audit trail writes (``bench/run.py --only audit-off``).
 - ``BENCH_MEASURE`` (default 1): add :class:`bench.middleware.MeasureMiddleware`, which reports the
   server time and the number of SQL queries of each request in response headers, and with Redis
   its cache round trips (:mod:`bench.roundtrips`).
@@ -43,6 +45,9 @@ OAUTH2_PAR = {
     "VERIFIED_SECRET_CACHE_SECONDS": SECRET_CACHE_SECONDS,
     "AUTHORIZATION_DETAILS_TYPES": {},
 }
+if os.environ.get("BENCH_AUDIT_TRAIL", "1") != "1":
+    # Only when asked: otherwise the setting keeps the app's default, as a site that never sets it.
+    OAUTH2_PAR["AUDIT_TRAIL"] = False
 
 _prefix = os.environ.get("BENCH_CACHE_PREFIX", "oauth-par-bench")
 _measure = os.environ.get("BENCH_MEASURE", "1") == "1"
