@@ -114,7 +114,7 @@ def write_report(report: dict[str, Any], out: Path, chart: Path, draw: bool = Tr
     add("    .venv/bin/python bench/run.py --quick            # about 2 minutes, indicative only")
     add("    .venv/bin/python bench/run.py --databases postgres --workers 1,2,4 --out docs/benchmarks.md")
     add("    .venv/bin/python bench/run.py --only signed-push # signed pushes alone, about 2 minutes")
-    add("    .venv/bin/python bench/run.py --only audit-off   # without the audit trail, about 4 minutes")
+    add("    .venv/bin/python bench/run.py --only audit-off   # without the audit trail, about 3 minutes")
     add("")
     add(f"![PAR against DOT's equivalent operations]({chart.name})")
     add("")

@@ -6,7 +6,7 @@ One command::
     .venv/bin/python bench/run.py --quick          # a short run (under 3 minutes)
     .venv/bin/python bench/run.py --databases sqlite,postgres --workers 1,2,4 --out docs/benchmarks.md
     .venv/bin/python bench/run.py --only signed-push   # signed pushes alone (about 2 minutes)
-    .venv/bin/python bench/run.py --only audit-off     # the pairs without the audit trail (about 4 minutes)
+    .venv/bin/python bench/run.py --only audit-off     # the pairs without the audit trail (about 3 minutes)
 
 It serves the example project under gunicorn (sync workers) on 127.0.0.1, on SQLite (a
 file) and on PostgreSQL (a database of its own, created, migrated and dropped by this
