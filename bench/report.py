@@ -582,20 +582,7 @@ def write_audit_off(add: Any, report: dict[str, Any], runs: list[dict[str, Any]]
         add(f"### {DATABASE_NAMES[database]}: every configuration, audit trail off")
         add("")
         write_runs_table(add, chosen)
-    windows = part.get("load_windows", [])
-    if windows:
-        add("| part | seconds | load before | load after | benchmark | PostgreSQL + Redis | others |")
-        add("| --- | --- | --- | --- | --- | --- | --- |")
-        for window in windows:
-            add(
-                f"| {window['what']} | {window['wall']:.0f} | {window['load_before']} | "
-                f"{window['load_after']} | {window['own_share'] * 100:.0f} % | "
-                f"{window['services_share'] * 100:.0f} % | {window['others_share'] * 100:.0f} % |"
-            )
-        add("")
-    for note in part.get("notes", []):
-        add(f"Note: {note}")
-        add("")
+    write_load_and_notes(add, part)
 
 
 def write_signed(add: Any, report: dict[str, Any]) -> None:
@@ -680,7 +667,12 @@ def write_signed(add: Any, report: dict[str, Any]) -> None:
         "and a fresh PS256 request object)."
     )
     add("")
-    windows = signed.get("load_windows", [])
+    write_load_and_notes(add, signed)
+
+
+def write_load_and_notes(add: Any, part: dict[str, Any]) -> None:
+    """A part's load table (what else ran on the machine while it measured) and its notes."""
+    windows = part.get("load_windows", [])
     if windows:
         add("| part | seconds | load before | load after | benchmark | PostgreSQL + Redis | others |")
         add("| --- | --- | --- | --- | --- | --- | --- |")
@@ -691,7 +683,7 @@ def write_signed(add: Any, report: dict[str, Any]) -> None:
                 f"{window['services_share'] * 100:.0f} % | {window['others_share'] * 100:.0f} % |"
             )
         add("")
-    for note in signed.get("notes", []):
+    for note in part.get("notes", []):
         add(f"Note: {note}")
         add("")
 

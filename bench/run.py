@@ -1035,32 +1035,24 @@ def main(argv: list[str] | None = None) -> int:
         "notes": [] if plan.have_redis else ["Redis not reachable: cache-on runs use locmem (1 worker only)"],
         "databases": {},
     }
+
+    def part(note: str) -> dict[str, Any]:
+        """A part with its own stamp and load figures, which its ``--only`` run replaces alone."""
+        return {
+            "command": command,
+            "quick": args.quick,
+            "sizes": asdict(sizes),
+            "machine": report["machine"],
+            "runs": [],
+            "notes": [] if plan.have_redis else [note],
+            "databases": {},
+            "load_windows": [],
+        }
+
     if plan.signed:
-        # Its own stamp and load figures: ``--only signed-push`` replaces this part alone.
-        report["signed_push"] = {
-            "command": command,
-            "quick": args.quick,
-            "sizes": asdict(sizes),
-            "machine": report["machine"],
-            "runs": [],
-            "notes": [] if plan.have_redis else ["Redis not reachable: 1 worker only, with a locmem cache"],
-            "databases": {},
-            "load_windows": [],
-        }
+        report["signed_push"] = part("Redis not reachable: 1 worker only, with a locmem cache")
     if plan.audit_off:
-        # Its own stamp and load figures too: ``--only audit-off`` replaces this part alone.
-        report["audit_off"] = {
-            "command": command,
-            "quick": args.quick,
-            "sizes": asdict(sizes),
-            "machine": report["machine"],
-            "runs": [],
-            "notes": []
-            if plan.have_redis
-            else ["Redis not reachable: cache-on runs use locmem (1 worker only)"],
-            "databases": {},
-            "load_windows": [],
-        }
+        report["audit_off"] = part("Redis not reachable: cache-on runs use locmem (1 worker only)")
     windows: list[LoadWindow] = []
     log(f"port {plan.port}; databases {databases}; workers {plan.workers}; load {loadavg()}")
     logs = Path(tempfile.mkdtemp(prefix="oauth-par-bench-"))
