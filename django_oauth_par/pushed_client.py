@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import suppress
 from contextvars import ContextVar
 from typing import Any
 
@@ -19,8 +20,11 @@ class ClientWithPolicyMixin:
 
     def _load_application(self, client_id: str, request: Any) -> Any:
         if request.client is None and client_id:
-            loaded = get_application_model().objects.select_related(POLICY).filter(client_id=client_id)
-            request.client = loaded.first()
+            applications = get_application_model()
+            # get(), not first(): client_id is unique, and first() would add an ORDER BY. An unknown
+            # client is left to DOT, which refuses it.
+            with suppress(applications.DoesNotExist):
+                request.client = applications.objects.select_related(POLICY).get(client_id=client_id)
         return super()._load_application(client_id, request)  # type: ignore[misc]
 
 
