@@ -277,6 +277,30 @@ def allow(page: Any) -> None:
         page.click("input[name=allow]")
 
 
+def key_client(site: str, client_id: str, key: Any, *, require_signed_request_object: bool = False) -> Any:
+    """A confidential client that authenticates with ``key`` (private_key_jwt), registered as staff would."""
+    from oauth2_provider.models import get_application_model
+
+    from django_oauth_par.models import ClientPolicy
+
+    application = get_application_model().objects.create(
+        client_id=client_id,
+        name=f"{client_id} (keys)",
+        client_type="confidential",
+        client_secret="unused-secret-of-a-key-client",
+        authorization_grant_type="authorization-code",
+        redirect_uris=callback_url(site),
+        algorithm="RS256",
+    )
+    ClientPolicy.objects.create(
+        application=application,
+        token_endpoint_auth_method="private_key_jwt",
+        jwks=json.dumps({"keys": [json.loads(key.export_public())]}),
+        require_signed_request_object=require_signed_request_object,
+    )
+    return application
+
+
 # The Node client -------------------------------------------------------------------------
 
 

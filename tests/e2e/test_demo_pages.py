@@ -20,7 +20,7 @@ from example_project import settings as demo_settings
 from example_project.demo.views import JAR_CLIENT_ID, PAR_REQUIRED_CLIENT_ID, PAYMENT_DETAILS
 from example_project.logfilters import MaskReferences
 
-from .conftest import CLIENT_ID, CLIENT_SECRET, REPO, USERNAME, callback_url, log_in, query_of
+from .conftest import CLIENT_ID, CLIENT_SECRET, REPO, USERNAME, allow, callback_url, log_in, query_of
 
 WIDTH = 1000
 
@@ -139,8 +139,7 @@ def test_plain_par_tells_the_story_of_one_login(page, site, shots):
     assert page.locator("input[name=allow]").is_visible()
     assert_fits(page)
     shots(page, "consent")
-    with page.expect_navigation():
-        page.click("input[name=allow]")
+    allow(page)
     assert_story(page, site, requested, {})
     path = shots(page, "story")
     if os.environ.get("UPDATE_DOCS_SCREENSHOT") == "1":
@@ -167,8 +166,7 @@ def test_prompt_login_asks_a_signed_in_person_to_log_in_again(page, site, shots)
     assert page.locator("input[name=allow]").is_visible()
     assert_fits(page)
     shots(page, "consent")
-    with page.expect_navigation():
-        page.click("input[name=allow]")
+    allow(page)
     assert_story(page, site, requested, {"prompt": "login"})
     shots(page, "story")
     assert "prompt=login was pushed" in text_of(page, "#step-consent")
@@ -235,8 +233,7 @@ def test_scenarios_follow_what_the_server_advertises(page, site, shots):
         requested = run_scenario(page, "#pay")
         log_in(page)
         shots(page, "rar-consent")
-        with page.expect_navigation():
-            page.click("input[name=allow]")
+        allow(page)
         assert_story(page, site, requested, {})
         shots(page, "rar-story")
         assert json.loads(text_of(page, "#pushed-details")) == PAYMENT_DETAILS
@@ -296,8 +293,7 @@ def test_jar_with_private_key_jwt_tells_the_story(page, site, shots):
     requested = run_scenario(page, "#scenario-jar")
     log_in(page)
     assert page.locator("input[name=allow]").is_visible()
-    with page.expect_navigation():
-        page.click("input[name=allow]")
+    allow(page)
     assert page.url.startswith(callback_url(site)), page.url
     assert_fits(page)
     assert text_of(page, "h1") == "Signed in with PAR: the story of this login"

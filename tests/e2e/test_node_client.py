@@ -8,20 +8,15 @@ ID token's signature, issuer, audience and nonce). It prints what happened as JS
 
 from __future__ import annotations
 
-import json
-
 import pytest
 from jwcrypto import jwk
-from oauth2_provider.models import get_application_model
-
-from django_oauth_par.models import ClientPolicy
 
 from .conftest import (
     CLIENT_ID,
     CLIENT_SECRET,
     REQUEST_URI_PREFIX,
-    callback_url,
     encodings,
+    key_client,
     query_of,
 )
 
@@ -78,21 +73,7 @@ def test_openid_client_private_key_jwt_and_a_signed_request_object(
     """
     key = jwk.JWK.generate(kty="EC", crv="P-256", kid="e2e-ec") if kind == "EC" else None
     key = key or jwk.JWK.generate(kty="RSA", size=2048, kid="e2e-rsa")
-    application = get_application_model().objects.create(
-        client_id="demo-keyed",
-        name="demo keyed client",
-        client_type="confidential",
-        client_secret="unused-secret-of-a-key-client",
-        authorization_grant_type="authorization-code",
-        redirect_uris=callback_url(site),
-        algorithm="RS256",
-    )
-    ClientPolicy.objects.create(
-        application=application,
-        token_endpoint_auth_method="private_key_jwt",
-        jwks=json.dumps({"keys": [json.loads(key.export_public())]}),
-        require_signed_request_object=True,
-    )
+    key_client(site, "demo-keyed", key, require_signed_request_object=True)
     key_file = tmp_path / "client.jwk"
     key_file.write_text(key.export_private())
     result = node_client.login(
@@ -114,20 +95,7 @@ def test_openid_client_as_a_fapi2_client_against_the_fapi2_profile(site, node_cl
     it); the same client with a secret is refused."""
     settings.OAUTH2_PAR = {**getattr(settings, "OAUTH2_PAR", {}), "PROFILE": "fapi2"}
     key = jwk.JWK.generate(kty="EC", crv="P-256", kid="fapi2-ec")
-    application = get_application_model().objects.create(
-        client_id="demo-fapi2",
-        name="demo FAPI 2.0 client",
-        client_type="confidential",
-        client_secret="unused-secret-of-a-key-client",
-        authorization_grant_type="authorization-code",
-        redirect_uris=callback_url(site),
-        algorithm="RS256",
-    )
-    ClientPolicy.objects.create(
-        application=application,
-        token_endpoint_auth_method="private_key_jwt",
-        jwks=json.dumps({"keys": [json.loads(key.export_public())]}),
-    )
+    key_client(site, "demo-fapi2", key)
     key_file = tmp_path / "client.jwk"
     key_file.write_text(key.export_private())
     result = node_client.login(site, "demo-fapi2", private_key=key_file)

@@ -17,11 +17,8 @@ import pytest
 import requests
 from jwcrypto import jwk
 from jwskate import Jwk, Jwt
-from oauth2_provider.models import get_application_model
 from requests_oauth2client import InvalidGrant, OAuth2Client, PrivateKeyJwt
 from requests_oauth2client.authorization_request import RequestUriParameterAuthorizationRequest
-
-from django_oauth_par.models import ClientPolicy
 
 from .conftest import (
     CLIENT_ID,
@@ -29,6 +26,7 @@ from .conftest import (
     REQUEST_URI_PREFIX,
     callback_url,
     encodings,
+    key_client,
     query_of,
     sign_in_and_consent,
 )
@@ -104,21 +102,7 @@ def test_requests_oauth2client_private_key_jwt_with_a_signed_request_object(site
     parameters plus those claims: what a site's integration code does with it.
     """
     key = jwk.JWK.generate(kty="EC", crv="P-256", kid="py-ec")
-    application = get_application_model().objects.create(
-        client_id="py-keyed",
-        name="python keyed client",
-        client_type="confidential",
-        client_secret="unused-secret-of-a-key-client",
-        authorization_grant_type="authorization-code",
-        redirect_uris=callback_url(site),
-        algorithm="RS256",
-    )
-    ClientPolicy.objects.create(
-        application=application,
-        token_endpoint_auth_method="private_key_jwt",
-        jwks=json.dumps({"keys": [json.loads(key.export_public())]}),
-        require_signed_request_object=True,
-    )
+    key_client(site, "py-keyed", key, require_signed_request_object=True)
     private_jwk = Jwk(json.loads(key.export_private()))
     client = OAuth2Client.from_discovery_endpoint(
         f"{site}/o/.well-known/openid-configuration",
