@@ -481,18 +481,9 @@ def write_audit_off(add: Any, report: dict[str, Any], runs: list[dict[str, Any]]
     if not part:
         return
     off_runs = audit_off_runs(report)
-    machine = part["machine"]
     add("## Without the audit trail")
     add("")
-    took = f", in {part['elapsed_seconds'] / 60:.1f} minutes" if part.get("elapsed_seconds") else ""
-    add(
-        f"Measured on {machine['date']} by `{part['command'].strip()}`{took}"
-        + (" (**quick run: few samples, figures indicative only**)" if part["quick"] else "")
-        + f". Code: {machine['git']}. To measure this part alone again and update this section and "
-        "the JSON in place (the rest of the page stays as it is):"
-    )
-    add("")
-    add("    .venv/bin/python bench/run.py --only audit-off")
+    write_part_stamp(add, part, "audit-off")
     add("")
     add(
         "The same pairs, sizes, client threads and alternation as in the tables above, on gunicorn "
@@ -590,18 +581,10 @@ def write_signed(add: Any, report: dict[str, Any]) -> None:
     if not signed:
         return
     runs = signed_runs(report)
-    machine, sizes = signed["machine"], signed["sizes"]
+    sizes = signed["sizes"]
     add("## Signed pushes: `private_key_jwt` and a signed request object")
     add("")
-    took = f", in {signed['elapsed_seconds'] / 60:.1f} minutes" if signed.get("elapsed_seconds") else ""
-    add(
-        f"Measured on {machine['date']} by `{signed['command'].strip()}`{took}"
-        + (" (**quick run: few samples, figures indicative only**)" if signed["quick"] else "")
-        + f". Code: {machine['git']}. To measure this part alone again and update this section and "
-        "the JSON in place (the rest of the page stays as it is):"
-    )
-    add("")
-    add("    .venv/bin/python bench/run.py --only signed-push")
+    write_part_stamp(add, signed, "signed-push")
     add("")
     add(
         "A FAPI 2.0-style client, `bench-signed` (`token_endpoint_auth_method` `private_key_jwt`, "
@@ -668,6 +651,20 @@ def write_signed(add: Any, report: dict[str, Any]) -> None:
     )
     add("")
     write_load_and_notes(add, signed)
+
+
+def write_part_stamp(add: Any, part: dict[str, Any], only: str) -> None:
+    """When, by what command and on which code a part measured, and how to measure it alone."""
+    machine = part["machine"]
+    took = f", in {part['elapsed_seconds'] / 60:.1f} minutes" if part.get("elapsed_seconds") else ""
+    add(
+        f"Measured on {machine['date']} by `{part['command'].strip()}`{took}"
+        + (" (**quick run: few samples, figures indicative only**)" if part["quick"] else "")
+        + f". Code: {machine['git']}. To measure this part alone again and update this section and "
+        "the JSON in place (the rest of the page stays as it is):"
+    )
+    add("")
+    add(f"    .venv/bin/python bench/run.py --only {only}")
 
 
 def write_load_and_notes(add: Any, part: dict[str, Any]) -> None:
