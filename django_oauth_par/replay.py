@@ -114,10 +114,11 @@ def _record_all(uses: Sequence[Use]) -> None:
 def _first_replayed(uses: Sequence[Use]) -> Use | None:
     """Record every use, or none when one was recorded before: return that one."""
     cache = shared_cache.shared_cache()
-    redis_client = _redis_client_of(cache)
-    if redis_client is not None and len(uses) > 1:
-        keys = [_full_key(cache, use.key) for use in uses]
-        refused = int(redis_client.eval(_RECORD_ALL, len(keys), *keys, *(use.timeout for use in uses)))
+    redis = _redis_of(cache) if len(uses) > 1 else None
+    if redis is not None:
+        client, full_key = redis
+        keys = [full_key(use.key) for use in uses]
+        refused = int(client.eval(_RECORD_ALL, len(keys), *keys, *(use.timeout for use in uses)))
         return uses[refused - 1] if refused else None
     added: list[str] = []
     for use in uses:
@@ -131,20 +132,15 @@ def _first_replayed(uses: Sequence[Use]) -> Use | None:
     return None
 
 
-def _redis_client_of(cache: BaseCache) -> Any:
-    """The client of a Redis cache (Django's own backend or django-redis's), else None."""
-    inner = getattr(cache, "_cache", None)  # django.core.cache.backends.redis.RedisCache
-    if inner is not None and hasattr(inner, "get_client") and hasattr(cache, "make_and_validate_key"):
-        return inner.get_client(None, write=True)
-    client = getattr(cache, "client", None)  # django_redis.cache.RedisCache
-    if client is not None and hasattr(client, "get_client") and hasattr(client, "make_key"):
-        return client.get_client(write=True)
-    return None
+def _redis_of(cache: BaseCache) -> tuple[Any, Callable[[str], str]] | None:
+    """A Redis cache's client and how it spells a key (prefix and version applied), else None.
 
-
-def _full_key(cache: BaseCache, key: str) -> str:
-    """``key`` as the cache stores it (prefix and version applied)."""
+    Django's own backend keeps its client in ``_cache``; django-redis's in ``client``.
+    """
+    inner = getattr(cache, "_cache", None)
+    if inner is not None and hasattr(inner, "get_client"):
+        return inner.get_client(None, write=True), cache.make_and_validate_key
     client = getattr(cache, "client", None)
-    if client is not None and hasattr(client, "make_key") and not hasattr(cache, "_cache"):
-        return str(client.make_key(key))
-    return cache.make_and_validate_key(key)
+    if client is not None and hasattr(client, "get_client") and hasattr(client, "make_key"):
+        return client.get_client(write=True), lambda key: str(client.make_key(key))
+    return None
